@@ -32,12 +32,12 @@ CATALOG: dict[str, Mutant] = _collect()
 
 
 def app_factory(env: str | None = None) -> ASGIApp:
-    """The in-process app for the mutant named by AKOL_MUTANT (the foreign env stays correct)."""
-    import akol_fake
+    """The in-process app for the mutant named by AKOL_MUTANT, in environment `env`.
 
+    The foreign environment (ENV-01) is the same mutant too: a deployment's other environment
+    runs the same code, so a shared-key or issuer bug shows only between two of its builds.
+    """
     name = os.environ.get("AKOL_MUTANT", "")
-    if env is not None and env != "production":
-        return akol_fake.create_app(env=env)
     if name not in CATALOG:
         raise LookupError(f"AKOL_MUTANT={name!r} names no mutant; known: {', '.join(sorted(CATALOG))}")
     return CATALOG[name].build(env)

@@ -1,0 +1,282 @@
+"""``Api``: the suite's only way to talk to the target's public API, with an exchange log.
+
+Every exchange is recorded (for evidence and the session-wide 5xx list) and every
+secret it carries is registered with the redactor before anything can print it.
+"""
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance._redact import MIN_TOKEN_LEN, Redactor
+
+API_PREFIX = "/api/v1"
+_BODY_LIMIT = 4000
+_RAW_LIMIT = 64 * 1024
+_PARSE_LIMIT = 256 * 1024
+_MAX_PARALLEL = 64
+_THREAD_JOIN_SECONDS = 120.0
+DEFAULT_RETRY_AFTER = 60.0
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response, raw (redact with ``redacted`` before showing it)."""
+
+    test: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int
+    response_headers: dict[str, str]
+    response_body: str
+    elapsed_ms: float
+
+    def redacted(self, redactor: Redactor) -> dict[str, Any]:
+        return {
+            "test": self.test,
+            "method": self.method,
+            "url": redactor.scrub(self.url),
+            "requestHeaders": redactor.scrub_headers(self.request_headers),
+            "requestBody": _excerpt(redactor.scrub(self.request_body)),
+            "status": self.status,
+            "responseHeaders": redactor.scrub_headers(self.response_headers),
+            "responseBody": _excerpt(redactor.scrub(self.response_body)),
+            "elapsedMs": round(self.elapsed_ms, 1),
+        }
+
+
+def _text(data: bytes) -> str:
+    text = data[:_RAW_LIMIT].decode("utf-8", errors="replace")
+    return text + (f"… ({len(data)} bytes)" if len(data) > _RAW_LIMIT else "")
+
+
+def _excerpt(text: str) -> str:
+    # Cut only after scrubbing: a cut secret would escape exact matching.
+    return text if len(text) <= _BODY_LIMIT else text[:_BODY_LIMIT] + f"… ({len(text)} characters)"
+
+
+def _register(redactor: Redactor, response: httpx.Response) -> None:
+    auth = response.request.headers.get("authorization")
+    if auth:
+        redactor.add(auth.split(" ", 1)[-1].strip(), min_len=MIN_TOKEN_LEN)
+    for body in (response.request.content, response.content):
+        if len(body) > _PARSE_LIMIT:
+            continue  # huge bodies are the suite's own junk (LOGIN-04), not credentials
+        try:
+            redactor.add_from(jsonlib.loads(body))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            continue
+
+
+class ExchangeLog:
+    """The exchanges of one test, plus the session-wide list of 5xx answers."""
+
+    def __init__(self, redactor: Redactor, server_errors: list[Exchange], test: str) -> None:
+        self.redactor = redactor
+        self.test = test
+        self.exchanges: list[Exchange] = []
+        self._server_errors = server_errors
+        # (server epoch from the Date header, local monotonic when it was read)
+        self.last_date: tuple[float, float] | None = None
+
+    def record(self, response: httpx.Response, elapsed: float) -> Exchange:
+        _register(self.redactor, response)
+        request = response.request
+        exchange = Exchange(
+            test=self.test,
+            method=request.method,
+            url=str(request.url),
+            request_headers=dict(request.headers),
+            request_body=_text(request.content),
+            status=response.status_code,
+            response_headers=dict(response.headers),
+            response_body=_text(response.content),
+            elapsed_ms=elapsed * 1000,
+        )
+        self.exchanges.append(exchange)
+        if response.status_code >= 500:
+            self._server_errors.append(exchange)
+        date = response.headers.get("date")
+        if date:
+            try:
+                self.last_date = (email.utils.parsedate_to_datetime(date).timestamp(), time.monotonic())
+            except (TypeError, ValueError):
+                pass
+        return exchange
+
+
+class RateLimitWaiter:
+    """Waits out a 429 outside ``api.rate_limited()``: test clock if present, else bounded sleep."""
+
+    def __init__(self, advance_clock: Callable[[float], object] | None, *,
+                 max_sleep_total: float = 120.0, max_retries: int = 3) -> None:
+        self._advance = advance_clock
+        self.max_sleep_total = max_sleep_total
+        self.max_retries = max_retries
+
+    def wait(self, retry_after: float, *, attempt: int, slept: float, what: str) -> float:
+        """Wait ``retry_after`` seconds; return the real seconds slept. Exits the run past the bound."""
+        if attempt < self.max_retries:
+            if self._advance is not None:
+                self._advance(retry_after)
+                return 0.0
+            if slept + retry_after <= self.max_sleep_total:
+                time.sleep(retry_after)
+                return retry_after
+        how = ("advancing the test clock" if self._advance is not None
+               else f"waiting {slept:.0f} s of real time (limit {self.max_sleep_total:.0f} s)")
+        pytest.exit(
+            f"the target keeps answering 429 Too Many Requests to {what} after {attempt} retries and "
+            f"{how}: its rate limit is tighter than this suite's request rate. Run fewer clauses "
+            f"(--clause), allow more requests for the CI client, or use a target with test control "
+            f"(/__test__/).",
+            returncode=pytest.ExitCode.INTERRUPTED,
+        )
+        raise AssertionError("unreachable")  # pytest.exit raises
+
+
+def retry_after_seconds(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return DEFAULT_RETRY_AFTER
+    try:
+        return max(1.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    date = response.headers.get("date")
+    try:
+        now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
+    except (TypeError, ValueError):
+        now = time.time()
+    return max(1.0, when - now)
+
+
+class Api:
+    """The target's ``/api/v1``. Every method returns the ``httpx.Response``."""
+
+    def __init__(self, http: httpx.Client, log: ExchangeLog, waiter: RateLimitWaiter) -> None:
+        self.http = http
+        self.log = log
+        self._waiter = waiter
+        self._raw_429 = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        return self.log.exchanges
+
+    # -- the auth endpoints -------------------------------------------------
+    def login(self, email: str, password: str) -> httpx.Response:
+        self.log.redactor.add(password)
+        return self.request("POST", "/auth/login", json={"email": email, "password": password})
+
+    def refresh(self, refresh_token: str) -> httpx.Response:
+        return self.request("POST", "/auth/refresh", json={"refreshToken": refresh_token})
+
+    def verify_2fa(self, pending_token: str, code: str) -> httpx.Response:
+        return self.request("POST", "/auth/verify-2fa", json={"pendingToken": pending_token, "code": code})
+
+    def logout(self, token: str | None) -> httpx.Response:
+        return self.request("POST", "/auth/logout", token=token)
+
+    def agents(self, token: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.request("GET", "/agents", token=token, headers=headers)
+
+    # -- the general form ---------------------------------------------------
+    def request(self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
+                headers: dict[str, str] | None = None, token: str | None = None) -> httpx.Response:
+        """``path`` is relative to /api/v1; ``token`` becomes ``Authorization: Bearer <token>``."""
+        url = API_PREFIX + (path if path.startswith("/") else "/" + path)
+        # Surrounding whitespace is not part of a field value on the wire (RFC 9110 §5.5) and
+        # h11 refuses to send it: strip it so in-process and HTTP targets see the same request.
+        sent = {name: value.strip(" \t") for name, value in (headers or {}).items()}
+        if token is not None:
+            self.log.redactor.add(token, min_len=MIN_TOKEN_LEN)
+            sent["Authorization"] = f"Bearer {token}"
+        kwargs: dict[str, Any] = {"headers": sent}
+        if json is not None:
+            kwargs["json"] = json
+        if content is not None:
+            kwargs["content"] = content
+        slept = 0.0
+        attempt = 0
+        while True:
+            response = self._send(method, url, kwargs)
+            if response.status_code != 429 or (self._raw_429 > 0 and not getattr(self._local, "wait", False)):
+                return response
+            slept += self._waiter.wait(retry_after_seconds(response), attempt=attempt, slept=slept,
+                                       what=f"{method} {url}")
+            attempt += 1
+
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+        start = time.perf_counter()
+        response = self.http.request(method, url, **kwargs)
+        response.read()
+        self.log.record(response, time.perf_counter() - start)
+        return response
+
+    @contextmanager
+    def rate_limited(self) -> Iterator[None]:
+        """Inside, a 429 is returned to the test instead of being waited out."""
+        with self._lock:
+            self._raw_429 += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._raw_429 -= 1
+
+    @contextmanager
+    def waiting_out(self) -> Iterator[None]:
+        """Inside, a 429 is waited out even within ``rate_limited()`` (the fixtures' own logins)."""
+        previous = getattr(self._local, "wait", False)
+        self._local.wait = True
+        try:
+            yield
+        finally:
+            self._local.wait = previous
+
+    def parallel(self, calls: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+        """Run ``calls`` on threads released together by a barrier: real concurrency."""
+        if not 0 < len(calls) <= _MAX_PARALLEL:
+            raise ValueError(f"parallel() takes 1 to {_MAX_PARALLEL} calls, got {len(calls)}")
+        barrier = threading.Barrier(len(calls))
+        results: list[httpx.Response | None] = [None] * len(calls)
+        errors: list[BaseException | None] = [None] * len(calls)
+
+        def run(index: int, call: Callable[[], httpx.Response]) -> None:
+            try:
+                barrier.wait(timeout=30)
+                results[index] = call()
+            except BaseException as exc:  # re-raised in the caller's thread below
+                errors[index] = exc
+
+        threads = [threading.Thread(target=run, args=(i, c), daemon=True, name=f"akol-parallel-{i}")
+                   for i, c in enumerate(calls)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + _THREAD_JOIN_SECONDS
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in threads):
+            raise TimeoutError(f"parallel(): calls still running after {_THREAD_JOIN_SECONDS:.0f} s")
+        for error in errors:
+            if error is not None:
+                raise error
+        return [r for r in results if r is not None]

@@ -1,0 +1,54 @@
+"""``Clock``: the server's time, and moving it (test clock) or waiting for it (--real-time)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conformance._client import Api
+from conformance._control import Control
+
+# LOCK-03 needs lock+1800+skew: the longest real wait any clause asks for, with slack.
+REAL_TIME_BUDGET = 31 * 60 + 60
+NEEDS_CLOCK = "needs the test clock (/__test__/) or --real-time"
+
+
+class Clock:
+    def __init__(self, control: Control | None, api: Api, *, real_time: bool,
+                 budget: float = REAL_TIME_BUDGET) -> None:
+        self._control = control
+        self._api = api
+        self._real_time = real_time
+        self._budget = budget
+        self.waited = 0.0
+
+    @property
+    def controllable(self) -> bool:
+        """True when ``advance`` moves a test clock instead of waiting."""
+        return self._control is not None
+
+    def now(self) -> float:
+        """Server time (Unix seconds): the test clock, else the last Date header plus local time since."""
+        if self._control is not None:
+            return self._control.now()
+        if self._api.log.last_date is None:
+            self._api.agents()
+        if self._api.log.last_date is None:
+            return time.time()
+        server, at = self._api.log.last_date
+        return server + (time.monotonic() - at)
+
+    def advance(self, seconds: float) -> float:
+        """Let ``seconds`` pass on the server; returns the new server time."""
+        if seconds <= 0:
+            raise ValueError(f"clock.advance({seconds}): time only moves forward")
+        if self._control is not None:
+            return self._control.advance(seconds)
+        if not self._real_time:
+            pytest.skip(NEEDS_CLOCK)
+        if self.waited + seconds > self._budget:
+            pytest.skip(f"needs {self.waited + seconds:.0f} s of real waiting, more than --real-time allows "
+                        f"({self._budget / 60:.0f} min): use a target with the test clock (/__test__/)")
+        self.waited += seconds
+        time.sleep(seconds)
+        return self.now()

@@ -1,0 +1,78 @@
+"""Tripping the IP-level login rate limit (RATE, PAT-03) and leaving the client usable after."""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from conformance._client import Api, retry_after_seconds
+from conformance._clock import Clock
+
+__all__ = ["Burst", "UnknownEmails", "past_limit", "trip", "wait_out"]
+
+# Without a test clock, the longest real wait for one Retry-After (the client's own bound too).
+MAX_REAL_WAIT = 120.0
+
+
+class UnknownEmails:
+    """Distinct addresses no account has (the reserved .invalid TLD): attempts burn no real account."""
+
+    def __init__(self, prefix: str) -> None:
+        self._run = f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    def __call__(self, n: int) -> str:
+        return f"{self._run}-{n}@example.invalid"
+
+
+@dataclass(frozen=True)
+class Burst:
+    attempts: int                   # attempts sent, the 429 included
+    limited: httpx.Response | None  # the first 429, None when none came within the cap
+    statuses: dict[int, int]        # counts of the answers before it
+
+
+def trip(attempt: Callable[[int], httpx.Response], cap: int) -> Burst:
+    """Call attempt(1), attempt(2), … until one answers 429, at most ``cap`` times.
+
+    Call inside ``api.rate_limited()`` so the 429 reaches the caller instead of being waited out.
+    """
+    statuses: dict[int, int] = {}
+    for n in range(1, cap + 1):
+        response = attempt(n)
+        if response.status_code == 429:
+            return Burst(n, response, statuses)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    return Burst(cap, None, statuses)
+
+
+def wait_out(api: Api, clock: Clock) -> None:
+    """Move the test clock past every 429 this test drew, so later tests from this client log in.
+
+    Without a test clock nothing is waited here: the client waits 429s out when they come.
+    """
+    waits = [retry_after_seconds(httpx.Response(429, headers=e.response_headers))
+             for e in api.exchanges if e.status == 429]
+    if waits and clock.controllable:
+        clock.advance(max(waits) + 1)
+
+
+def past_limit(call: Callable[[], httpx.Response], clock: Clock) -> httpx.Response:
+    """``call()`` inside ``api.rate_limited()``; one 429 is waited out (Retry-After) and retried once.
+
+    An IP limit lets the retry through; a 429 that persists is returned, so a check that wants
+    another status (LOCK's 423) fails saying so instead of the run stopping on a "rate limit".
+    """
+    response = call()
+    if response.status_code != 429:
+        return response
+    wait = retry_after_seconds(response) + 1
+    if clock.controllable:
+        clock.advance(wait)
+    elif wait <= MAX_REAL_WAIT:
+        time.sleep(wait)
+    else:
+        return response
+    return call()

@@ -1,0 +1,232 @@
+"""Command-line options, environment variables and ini keys, resolved into one ``Settings``.
+
+Precedence, for every option: command line > environment variable > ini key
+(``[tool.pytest.ini_options]``, prefix ``akol_``) > default. Only ``--target`` and
+``--foreign-target`` have environment variables (INTERFACE.md); an in-process run
+ignores every AKOL_* variable except AKOL_TARGET, so CI secrets meant for a remote
+run never change what the reference fake is tested with.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance._catalog import CLAUSES, FAMILIES
+
+INPROCESS = "inprocess"
+DEFAULT_APP_FACTORY = "akol_fake:create_app"
+
+# Credentials for targets without test control (INTERFACE.md), read only for remote targets.
+CREDENTIAL_VARS = (
+    "AKOL_EMAIL", "AKOL_PASSWORD",
+    "AKOL_LOCKOUT_EMAIL", "AKOL_LOCKOUT_PASSWORD",
+    "AKOL_2FA_EMAIL", "AKOL_2FA_PASSWORD", "AKOL_2FA_TOTP_SECRET",
+    "AKOL_PAT", "AKOL_FOREIGN_TOKEN",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    foreign_target: str | None
+    destructive: bool
+    real_time: bool
+    strict: bool
+    skew: float
+    max_lockout_attempts: int
+    max_rate_attempts: int
+    report_dir: Path
+    clauses: tuple[str, ...]
+    app_factory: str
+    credentials: Mapping[str, str]
+
+    @property
+    def inprocess(self) -> bool:
+        return self.target == INPROCESS
+
+    def credential(self, name: str) -> str | None:
+        return self.credentials.get(name) or None
+
+
+@dataclass(frozen=True)
+class _Option:
+    name: str                       # dest and ini key suffix
+    flags: tuple[str, ...]
+    help: str
+    env: str | None = None
+    kind: str = "string"            # string | bool | list
+    metavar: str | None = None
+    # pytest itself owns --strict (it also turns on pytest's strict markers/config): reuse it.
+    pytest_dest: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.pytest_dest or f"akol_{self.name}"
+
+
+_OPTIONS: tuple[_Option, ...] = (
+    _Option("target", ("--target",), "Base URL of the deployment (the suite appends /api/v1), "
+            "or 'inprocess' for the reference fake in this process. Default: inprocess.",
+            env="AKOL_TARGET", metavar="URL"),
+    _Option("foreign_target", ("--foreign-target",), "Another environment of Akol, for ENV-01. "
+            "Default: a second in-process fake with another key (in-process runs only).",
+            env="AKOL_FOREIGN_TARGET", metavar="URL"),
+    _Option("destructive", ("--destructive",), "Allow checks that lock an account or trip the IP "
+            "rate limit of a remote target (always on in-process).", kind="bool"),
+    _Option("real_time", ("--real-time",), "Without a test clock, wait real time for time-based "
+            "checks (up to about 31 minutes).", kind="bool"),
+    _Option("strict", ("--strict",), "SHOULD failures fail the run too.", kind="bool", pytest_dest="strict"),
+    _Option("skew", ("--skew",), "Clock tolerance on every time-based check. Default: 30.",
+            metavar="SECONDS"),
+    _Option("max_lockout_attempts", ("--max-lockout-attempts",),
+            "LOCK-01 fails if no 423 comes within N wrong passwords. Default: 10.", metavar="N"),
+    _Option("max_rate_attempts", ("--max-rate-attempts",),
+            "RATE-01 fails if no 429 comes within M attempts. Default: 200.", metavar="M"),
+    _Option("report_dir", ("--report-dir",), "Where the reports go. Default: reports.", metavar="DIR"),
+    _Option("clause", ("--clause",), "Run only this clause (e.g. LOCK-01) or family (e.g. LOCK); "
+            "repeatable, comma-separated lists accepted.", kind="list", metavar="ID"),
+    _Option("app_factory", ("--app-factory",), "The in-process app: module:callable, called as "
+            f"callable(env=...) -> ASGI app. Default: {DEFAULT_APP_FACTORY}.", metavar="MODULE:CALLABLE"),
+)
+
+_DEFAULTS: dict[str, Any] = {
+    "target": INPROCESS, "foreign_target": None, "real_time": False, "strict": False,
+    "skew": "30", "max_lockout_attempts": "10", "max_rate_attempts": "200",
+    "report_dir": "reports", "clause": [], "app_factory": DEFAULT_APP_FACTORY,
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the options once (the root conftest and conformance/conftest.py both call this)."""
+    group = parser.getgroup("akol", "Akol conformance suite")
+    if any("--target" in option.names() for option in group.options):
+        return
+    for opt in _OPTIONS:
+        dest = opt.dest
+        env_note = f" [env: {opt.env}]" if opt.env else ""
+        if opt.pytest_dest:
+            pass
+        elif opt.kind == "bool":
+            group.addoption(*opt.flags, dest=dest, action="store_true", default=None, help=opt.help)
+        elif opt.kind == "list":
+            group.addoption(*opt.flags, dest=dest, action="append", default=None,
+                            metavar=opt.metavar, help=opt.help)
+        else:
+            group.addoption(*opt.flags, dest=dest, default=None, metavar=opt.metavar,
+                            help=opt.help + env_note)
+        if opt.kind != "list":
+            if opt.kind == "bool":
+                parser.addini(f"akol_{opt.name}", f"default for {opt.flags[0]}", type="bool", default=None)
+            else:
+                parser.addini(f"akol_{opt.name}", f"default for {opt.flags[0]}", type="string", default=None)
+
+
+def _raw(config: pytest.Config, opt: _Option, env: Mapping[str, str], use_env: bool) -> tuple[Any, str]:
+    """The winning raw value and where it came from (for error messages)."""
+    cli = config.getoption(opt.dest, None)
+    if cli is not None and cli is not False:
+        return cli, opt.flags[0]
+    if opt.env and use_env and env.get(opt.env):
+        return env[opt.env], opt.env
+    if opt.kind != "list":
+        key = f"akol_{opt.name}"
+        ini = config.getini(key)
+        if ini not in (None, ""):
+            return ini, f"ini {key}"
+    return _DEFAULTS.get(opt.name), "default"
+
+
+def _parse_url(value: str, source: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise pytest.UsageError(
+            f"{source}={value!r} is not a URL: give the deployment's base URL with its scheme, "
+            f"e.g. https://staging.akol.ai (or 'inprocess' for the reference fake)."
+        )
+    if parts.path.rstrip("/").endswith("/api/v1"):
+        raise pytest.UsageError(
+            f"{source}={value!r} ends in /api/v1: drop it, the suite appends /api/v1 itself "
+            f"(use {url[: -len('/api/v1')]!r})."
+        )
+    if parts.query or parts.fragment:
+        raise pytest.UsageError(f"{source}={value!r}: give a base URL without query or fragment.")
+    return url
+
+
+def _parse_number(value: Any, source: str, cast: Callable[[str], float | int], what: str) -> Any:
+    try:
+        number = cast(str(value).strip())
+    except ValueError:
+        raise pytest.UsageError(f"{source}={value!r} is not {what}: give e.g. "
+                                f"{'30' if cast is float else '10'}.") from None
+    if number < 0 or (cast is int and number == 0):
+        raise pytest.UsageError(f"{source}={value!r} must be {'≥ 0' if cast is float else '≥ 1'}.")
+    return number
+
+
+def _parse_clauses(values: list[str]) -> tuple[str, ...]:
+    selected: list[str] = []
+    for value in values:
+        for token in filter(None, (t.strip().upper() for t in value.split(","))):
+            if token in CLAUSES:
+                ids = [token]
+            elif token in FAMILIES:
+                ids = [cid for cid, c in CLAUSES.items() if c.family == token]
+            else:
+                raise pytest.UsageError(
+                    f"--clause {token!r} is no clause id or family. Give an id like LOCK-01 or a "
+                    f"family: {', '.join(FAMILIES)}."
+                )
+            selected += [cid for cid in ids if cid not in selected]
+    return tuple(selected)
+
+
+def _parse_factory(value: str, source: str) -> str:
+    module, sep, attr = value.partition(":")
+    if not sep or not module.strip() or not attr.strip() or not all(
+        p.isidentifier() for p in module.split(".") + attr.split(".")
+    ):
+        raise pytest.UsageError(f"{source}={value!r}: give module:callable, e.g. {DEFAULT_APP_FACTORY}.")
+    return value
+
+
+def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the run's Settings; a malformed value raises pytest.UsageError naming the fix."""
+    env = os.environ if env is None else env
+    by_name = {o.name: o for o in _OPTIONS}
+
+    raw_target, src = _raw(config, by_name["target"], env, use_env=True)
+    target = INPROCESS if str(raw_target).strip().lower() == INPROCESS else _parse_url(str(raw_target), src)
+    inprocess = target == INPROCESS
+
+    def get(name: str) -> tuple[Any, str]:
+        return _raw(config, by_name[name], env, use_env=not inprocess)
+
+    raw_foreign, src = get("foreign_target")
+    foreign = _parse_url(str(raw_foreign), src) if raw_foreign else None
+    destructive_raw, _ = get("destructive")
+    skew, src = get("skew")
+    lock, lock_src = get("max_lockout_attempts")
+    rate, rate_src = get("max_rate_attempts")
+    factory, factory_src = get("app_factory")
+    return Settings(
+        target=target,
+        foreign_target=foreign,
+        destructive=inprocess or bool(destructive_raw),
+        real_time=bool(get("real_time")[0]),
+        strict=bool(get("strict")[0]),
+        skew=float(_parse_number(skew, src, float, "a number of seconds")),
+        max_lockout_attempts=int(_parse_number(lock, lock_src, int, "a whole number")),
+        max_rate_attempts=int(_parse_number(rate, rate_src, int, "a whole number")),
+        report_dir=config.invocation_params.dir / Path(str(get("report_dir")[0])),
+        clauses=_parse_clauses(list(get("clause")[0] or [])),
+        app_factory=_parse_factory(str(factory), factory_src),
+        credentials={} if inprocess else {k: env[k] for k in CREDENTIAL_VARS if env.get(k)},
+    )

@@ -1,0 +1,306 @@
+"""The Akol conformance plugin: hooks only; the logic lives in conformance/_*.py.
+
+Fixtures are defined in ``_fixtures.py`` and re-exported here so pytest finds them.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from conformance._catalog import CLAUSES
+from conformance._checks import ClauseFailure
+# The fixtures must be attributes of this conftest for pytest to scope them to the suite
+# (a conftest's fixtures beat plugins' ones, e.g. Locust's own `session`); the hooks'
+# `session` parameters shadow the fixture of that name on purpose (pluggy passes by name).
+from conformance._fixtures import (  # noqa: F401
+    account,
+    akol_run,
+    api,
+    clock,
+    control,
+    foreign_token,
+    lockout_account,
+    login,
+    observe,
+    pat,
+    server_errors,
+    session,
+    settings,
+    tfa_account,
+    totp,
+)
+from conformance._fixtures import LOGS_KEY, OBSERVED_KEY, destructive_skip_reason
+from conformance._redact import Redactor
+from conformance._report import RunInfo, write_reports
+from conformance._run import RUN_KEY, Run, TargetUnusable, get_run
+from conformance._settings import pytest_addoption, resolve  # noqa: F401
+from conformance._summary import summary_lines
+
+CLAUSE_KEY = pytest.StashKey[str]()
+_EVIDENCE_LIMIT = 20
+ROBUST_MODULE = "test_robust.py"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the catalog clause (e.g. LOGIN-01) this test checks")
+    config.addinivalue_line("markers", "destructive: locks an account or trips the IP rate limit "
+                                       "(remote targets: needs --destructive)")
+    resolved = resolve(config)
+    run = Run(resolved, Redactor(resolved.credentials.values()))
+    config.stash[RUN_KEY] = run
+    config.pluginmanager.register(_ReportListener(run), "akol-report-listener")
+
+
+class _ReportListener:
+    """The report hooks that get no config: bound to the run instead."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.run.verdicts.add(report)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.run.collect_errors += 1
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
+        run.close()
+
+
+def _write_reports(run: Run) -> None:
+    info = RunInfo(target=run.settings.target, test_control=run.test_control, started=run.started,
+                   duration=time.monotonic() - run.started_clock, strict=run.settings.strict)
+    try:
+        run.reports = write_reports(run.settings.report_dir, info, run.verdicts.clauses(), run.redactor)
+    except OSError as exc:
+        raise pytest.UsageError(f"cannot write the reports to {run.settings.report_dir} ({exc}): "
+                                "check --report-dir") from None
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _start(config: pytest.Config) -> None:
+    run = get_run(config)
+    if run.target is not None or config.option.collectonly:
+        return
+    try:
+        run.start()
+    except TargetUnusable as exc:
+        run.verdicts.stopped = f"not run: {exc}"
+        run.stop = str(exc)
+
+
+def _stop_if_unusable(config: pytest.Config) -> None:
+    run = get_run(config)
+    if run.stop is not None:
+        # Raised once the session runs, so pytest prints the message exactly once.
+        pytest.exit(run.stop, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _start(session.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    _stop_if_unusable(session.config)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    run = get_run(config)
+    if run.target is None:
+        return None
+    s = run.settings
+    target = f"{s.target} (app {s.app_factory})" if s.inprocess else s.target
+    return (f"akol: target {target}, test control {'yes' if run.test_control else 'no'}, "
+            f"destructive {'on' if s.destructive else 'off'}, skew {s.skew:g} s"
+            f"{', strict' if s.strict else ''}{', real time' if s.real_time else ''}")
+
+
+def _clause_problems(items: list[pytest.Item]) -> list[str]:
+    problems = []
+    modules: dict[str, str] = {}
+    for item in items:
+        marks = list(item.iter_markers("clause"))
+        ids = [m.args[0] if len(m.args) == 1 and not m.kwargs else None for m in marks]
+        if len(marks) != 1:
+            problems.append(f"{item.nodeid}: has {len(marks)} @pytest.mark.clause marks, needs exactly one")
+        elif not isinstance(ids[0], str) or ids[0] not in CLAUSES:
+            problems.append(f"{item.nodeid}: @pytest.mark.clause({', '.join(map(repr, marks[0].args))}) "
+                            "names no clause of conformance/_catalog.py (ids look like LOGIN-01)")
+        else:
+            module = item.nodeid.split("::", 1)[0]
+            if modules.setdefault(ids[0], module) != module:
+                problems.append(f"{item.nodeid}: clause {ids[0]} is already checked in {modules[ids[0]]}; "
+                                "a clause id belongs to exactly one test module")
+            item.stash[CLAUSE_KEY] = ids[0]
+    return problems
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = get_run(config)
+    problems = _clause_problems(items)
+    if problems:
+        run.verdicts.stopped = "not run: the suite's own tests are mis-marked"
+        raise pytest.UsageError("every conformance test needs exactly one known clause mark:\n  "
+                                + "\n  ".join(problems))
+    if run.settings.clauses:
+        wanted = set(run.settings.clauses)
+        keep = [i for i in items if i.stash[CLAUSE_KEY] in wanted]
+        dropped = [i for i in items if i.stash[CLAUSE_KEY] not in wanted]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+    # ROBUST-01 reads every 5xx of the session, so its module runs last (stable sort).
+    items.sort(key=lambda i: i.path.name == ROBUST_MODULE)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if not items:
+        return
+    run = get_run(items[0].config)
+    for item in items:
+        mark = item.get_closest_marker("clause")
+        if mark is not None and mark.args:
+            run.verdicts.deselected.add(str(mark.args[0]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # This conftest is loaded late (during collection) when `--target URL` hid the
+    # conformance/ path from pytest's early conftest discovery: start here then.
+    _start(session.config)
+    _stop_if_unusable(session.config)
+    run = get_run(session.config)
+    for item in session.items:
+        if CLAUSE_KEY in item.stash:
+            run.verdicts.collected(item.nodeid, item.stash[CLAUSE_KEY])
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("destructive") is not None:
+        reason = destructive_skip_reason(get_run(item.config).settings)
+        if reason:
+            pytest.skip(reason)
+
+
+def _scrub_longrepr(longrepr: object, redactor: Redactor) -> None:
+    """Scrub pytest's structured failure report in place, keeping its layout and colours."""
+    chain = getattr(longrepr, "chain", None) or [(getattr(longrepr, "reprtraceback", None),
+                                                  getattr(longrepr, "reprcrash", None), None)]
+    for reprtraceback, reprcrash, _ in chain:
+        if reprcrash is not None:
+            reprcrash.message = redactor.scrub_rendering(reprcrash.message)
+        for entry in getattr(reprtraceback, "reprentries", []):
+            if hasattr(entry, "lines"):
+                entry.lines = [redactor.scrub_rendering(line) for line in entry.lines]
+            for part in ("reprlocals", "reprfuncargs"):
+                holder = getattr(entry, part, None)
+                if holder is not None and hasattr(holder, "lines"):
+                    holder.lines = [redactor.scrub_rendering(line) for line in holder.lines]
+                if holder is not None and hasattr(holder, "args"):
+                    holder.args = [(name, redactor.scrub_rendering(str(value))) for name, value in holder.args]
+    sections = getattr(longrepr, "sections", None)
+    if isinstance(sections, list):
+        sections[:] = [(name, redactor.scrub_rendering(content), sep) for name, content, sep in sections]
+
+
+def _scrub_report(report: pytest.TestReport, redactor: Redactor) -> None:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], redactor.scrub_rendering(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        if redactor.scrub_rendering(text) != text:
+            _scrub_longrepr(longrepr, redactor)
+            text = str(longrepr)
+            clean = redactor.scrub_rendering(text)
+            if clean != text:  # something the structure walk missed: fall back to plain text
+                report.longrepr = clean
+    report.sections = [(title, redactor.scrub_rendering(content)) for title, content in report.sections]
+
+
+def _failure_message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, ClauseFailure):
+        return str(exc)
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    lines = str(report.longrepr).strip().splitlines()
+    return lines[-1] if lines else "failed"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    clause = item.stash.get(CLAUSE_KEY, None)
+    if clause is None:
+        return report
+    run = get_run(item.config)
+    redactor = run.redactor
+    report.akol_clause = clause  # type: ignore[attr-defined]
+    observed: dict[str, Any] = item.stash.get(OBSERVED_KEY, {})
+    report.akol_observed = dict(observed)  # type: ignore[attr-defined]
+    if report.failed:
+        evidence = [ex.redacted(redactor) for log in item.stash.get(LOGS_KEY, []) for ex in log.exchanges]
+        evidence = evidence[-_EVIDENCE_LIMIT:]
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(exc, ClauseFailure):
+            exc.evidence = evidence
+            report.akol_expected = redactor.scrub_rendering(str(exc.expected))  # type: ignore[attr-defined]
+            report.akol_observed_failure = redactor.scrub_rendering(  # type: ignore[attr-defined]
+                exc.observed if isinstance(exc.observed, str) else repr(exc.observed))
+        report.akol_message = redactor.scrub_rendering(_failure_message(report, call))  # type: ignore[attr-defined]
+        report.akol_evidence = evidence  # type: ignore[attr-defined]
+        report.akol_details = redactor.scrub_rendering(str(report.longrepr))  # type: ignore[attr-defined]
+        if report.when == "call" and CLAUSES[clause].level == "SHOULD" and not run.settings.strict:
+            # A SHOULD clause not met is a warning: not a failure for pytest (exit code, -x).
+            report.outcome = "passed"
+            report.akol_warned = True  # type: ignore[attr-defined]
+    _scrub_report(report, redactor)
+    return report
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    if getattr(report, "akol_warned", False):
+        return "warned", "W", ("WARNED", {"yellow": True})
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = get_run(session.config)
+    if session.config.option.collectonly or _is_xdist_worker(session.config):
+        return  # under pytest-xdist the controller, which gets every report, writes them
+    _write_reports(run)
+    if run.collect_errors or session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return
+    failing = any(v.fails_run(run.settings.strict) for v in run.verdicts.clauses())
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    run = get_run(config)
+    if config.option.collectonly:
+        return
+    terminalreporter.write_sep("=", "Akol conformance")
+    if run.stop is not None:
+        terminalreporter.write_line("no clause was checked: the run stopped (reason below)", red=True)
+        terminalreporter.write_line(f"reports: {', '.join(map(str, run.reports))}")
+        return
+    for text, markup in summary_lines(run.verdicts.clauses(), run.settings.strict, run.redactor, run.reports):
+        terminalreporter.write_line(text, **markup)

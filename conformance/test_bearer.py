@@ -1,0 +1,128 @@
+"""BEARER — presenting a credential to the protected endpoint (GET /agents)."""
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from conformance._checks import expect, expect_status
+from conformance._fixture_types import Account, Api, Clock, Login, Observe, Session, Settings
+from conformance._lifetimes import ACCESS_TTL
+
+_NO_BEARER = "no bearer token"
+# Distinctive: the plugin treats every value sent as a token as a secret to scrub from reports.
+_GARBAGE_TOKEN = "x-garbage-token-7e3a"
+_BEARER_CHALLENGE = re.compile(r"(?:^|,)\s*bearer(?:\s|,|$)", re.IGNORECASE)
+
+# Authorization values that are not "Bearer <a valid access token>", by what they try.
+# Each takes the valid access token, so a scheme mix-up that accepts it is caught.
+_OTHER_SCHEMES: dict[str, Callable[[str], str]] = {
+    "Basic with the access token": lambda token: f"Basic {token}",
+    "Basic with user:password credentials": lambda _: "Basic "
+    + base64.b64encode(b"nobody@example.invalid:not-a-password").decode(),
+    "Token with the access token": lambda token: f"Token {token}",
+    "JWT with the access token": lambda token: f"JWT {token}",
+    "Bearer and a space, no token": lambda _: "Bearer ",
+    "Bearer with a garbage token": lambda _: f"Bearer {_GARBAGE_TOKEN}",
+    "Bearer with three dot-separated garbage parts": lambda _: "Bearer x1.y2.z3",
+    "Bearer Bearer <access token>": lambda token: f"Bearer Bearer {token}",
+}
+# Values that lack the literal "Bearer " prefix: the page's "Missing Bearer prefix" pitfall.
+_MISSING_PREFIX: dict[str, Callable[[str], str]] = {
+    "the raw access token": lambda token: token,
+    "Bearer<token> without the space": lambda token: f"Bearer{token}",
+}
+
+
+def _agents(api: Api, authorization: str | None) -> httpx.Response:
+    if authorization is None:
+        return api.agents()
+    return api.agents(headers={"Authorization": authorization})
+
+
+def _statuses(api: Api, cases: dict[str, Callable[[str], str]], token: str) -> dict[str, httpx.Response]:
+    return {name: _agents(api, make(token)) for name, make in cases.items()}
+
+
+@pytest.mark.clause("BEARER-01")
+def test_no_authorization_header(api: Api) -> None:
+    expect_status(api.agents(), 401, what="protected endpoint without an Authorization header")
+
+
+@pytest.mark.clause("BEARER-02")
+def test_valid_bearer_token(api: Api, session: Session) -> None:
+    expect_status(api.agents(token=session.token), 200,
+                  what="protected endpoint with Authorization: Bearer <valid access token>")
+
+
+@pytest.mark.clause("BEARER-03")
+def test_missing_bearer_prefix(api: Api, session: Session, observe: Observe) -> None:
+    responses = _statuses(api, _MISSING_PREFIX, session.token)
+    observe("statuses", {name: r.status_code for name, r in responses.items()})
+    wrong = {name: r.status_code for name, r in responses.items()
+             if r.status_code != 401 or _NO_BEARER not in r.text.lower()}
+    expect(not wrong, expected='401 with "No bearer token" in the body for every value without '
+                               'the literal "Bearer " prefix',
+           observed={"status of each offending value": wrong})
+    # RFC 9110 §11.1 makes the scheme case-insensitive, the page says "literally": report only.
+    observe("lowercase_bearer_scheme_status", _agents(api, f"bearer {session.token}").status_code)
+
+
+@pytest.mark.clause("BEARER-04")
+def test_other_schemes_and_garbage_tokens(api: Api, session: Session, observe: Observe) -> None:
+    responses = _statuses(api, _OTHER_SCHEMES, session.token)
+    statuses = {name: r.status_code for name, r in responses.items()}
+    observe("statuses", statuses)
+    wrong = {name: status for name, status in statuses.items() if status != 401}
+    expect(not wrong, expected="401 for other schemes and for Bearer with an empty or garbage token",
+           observed={"status of each offending value": wrong})
+
+
+@pytest.mark.clause("BEARER-05")
+def test_refresh_token_as_bearer(api: Api, session: Session) -> None:
+    expect_status(api.agents(token=session.refresh_token), 401,
+                  what="protected endpoint with the refresh token as the Bearer token")
+
+
+def _expect_challenges(responses: dict[str, httpx.Response]) -> None:
+    """Every 401 among `responses` carries a Bearer challenge."""
+    __tracebackhide__ = True
+    missing = {name: r.headers.get("www-authenticate") for name, r in responses.items()
+               if r.status_code == 401 and not _BEARER_CHALLENGE.search(r.headers.get("www-authenticate", ""))}
+    expect(not missing, expected="WWW-Authenticate: Bearer … on every 401",
+           observed={"WWW-Authenticate of each 401 without a Bearer challenge": missing})
+
+
+@pytest.mark.clause("BEARER-06")
+def test_every_401_challenges(api: Api, account: Account, login: Login, observe: Observe) -> None:
+    live = login()
+    responses = {"no Authorization header": _agents(api, None),
+                 "refresh token as Bearer": api.agents(token=live.refresh_token)}
+    responses |= _statuses(api, _MISSING_PREFIX, live.token)
+    responses |= _statuses(api, _OTHER_SCHEMES, live.token)
+    responses["logout without a token"] = api.request("POST", "/auth/logout")
+    responses["logout with a garbage token"] = api.logout(_GARBAGE_TOKEN)
+    responses["login with a wrong password"] = api.login(account.email, account.password + "-not-it")
+    responses["refresh with a garbage token"] = api.refresh(_GARBAGE_TOKEN)
+    logged_out = login()
+    if 200 <= api.logout(logged_out.token).status_code < 300:  # else LOGOUT-01 reports it
+        responses["a logged-out access token"] = api.agents(token=logged_out.token)
+    unauthorized = sorted(name for name, r in responses.items() if r.status_code == 401)
+    observe("checked_401s", unauthorized)
+    expect(unauthorized, expected="401 answers to check for a challenge",
+           observed={name: r.status_code for name, r in responses.items()})
+    _expect_challenges(responses)
+
+
+@pytest.mark.clause("BEARER-06")
+def test_expired_token_401_challenges(api: Api, login: Login, clock: Clock, settings: Settings) -> None:
+    expired = login()
+    clock.advance(ACCESS_TTL + settings.skew + 1)
+    response = api.agents(token=expired.token)
+    if response.status_code != 401:
+        pytest.skip(f"the access token still answered {response.status_code} past its 15 minutes "
+                    "(TOKEN-02 reports that); no expiry 401 to check for a challenge")
+    _expect_challenges({"an expired access token": response})

@@ -1,0 +1,104 @@
+"""RATE — the IP-level login rate limit (429)."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from conformance._checks import expect, expect_status
+from conformance._client import Api
+from conformance._clock import Clock
+from conformance._ratelimit import Burst, UnknownEmails, trip, wait_out
+from conformance._settings import Settings
+
+pytestmark = pytest.mark.destructive
+
+_SPOOF_HEADERS = ("X-Forwarded-For", "X-Real-IP")
+_WRONG = "wrong-password"
+
+
+# Longer than any plausible login-limit window: a jump this far starts the burst on an empty window.
+_FRESH_WINDOW_SECONDS = 3600.0
+
+
+@pytest.fixture
+def emails(api: Api, clock: Clock) -> Iterator[UnknownEmails]:
+    """Unknown emails for the burst, from an empty window where the test clock allows; waited out after.
+
+    Without a test clock, earlier logins from this client in the same window count too, so an
+    observed threshold is a lower bound there.
+    """
+    if clock.controllable:
+        clock.advance(_FRESH_WINDOW_SECONDS)
+    yield UnknownEmails("rate")
+    wait_out(api, clock)
+
+
+def _limited(burst: Burst, settings: Settings) -> httpx.Response:
+    expect(burst.limited is not None,
+           expected=f"429 within --max-rate-attempts={settings.max_rate_attempts} login attempts",
+           observed={"status counts": burst.statuses})
+    assert burst.limited is not None
+    return burst.limited
+
+
+def _observe_threshold(observe: Callable[[str, object], None], name: str, burst: Burst) -> None:
+    """Record the attempt that drew the first 429, unless the window was full before this test began."""
+    if burst.limited is not None and burst.attempts == 1:
+        observe(name, None)
+        observe("note", "the first attempt already answered 429: earlier logins from this client filled "
+                        "the window, so the threshold is not measured (a target with a test clock is)")
+    else:
+        observe(name, burst.attempts if burst.limited is not None else None)
+
+
+def _spoofed_ips() -> Iterator[str]:
+    for a, b in itertools.product(range(1, 255), repeat=2):
+        yield f"198.51.{a}.{b}"
+
+
+@pytest.mark.clause("RATE-01")
+def test_rate_limit_engages(api, settings, emails, observe) -> None:
+    email = emails(0)
+    with api.rate_limited():
+        burst = trip(lambda n: api.login(email, _WRONG), settings.max_rate_attempts)
+    _observe_threshold(observe, "threshold", burst)
+    _limited(burst, settings)
+
+
+@pytest.mark.clause("RATE-02")
+def test_rate_limit_is_per_ip(api, settings, emails, observe) -> None:
+    with api.rate_limited():
+        burst = trip(lambda n: api.login(emails(n), _WRONG), settings.max_rate_attempts)
+    _observe_threshold(observe, "threshold_distinct_emails", burst)
+    _limited(burst, settings)
+
+
+@pytest.mark.clause("RATE-03")
+def test_429_has_retry_after(api, settings, emails, observe) -> None:
+    with api.rate_limited():
+        burst = trip(lambda n: api.login(emails(n), _WRONG), settings.max_rate_attempts)
+    limited = _limited(burst, settings)
+    value = limited.headers.get("Retry-After")
+    observe("retry_after", value)
+    expect(value is not None and value.strip() != "",
+           expected="a Retry-After header on the 429", observed={"header names": sorted(limited.headers)})
+
+
+@pytest.mark.clause("RATE-04")
+def test_forwarded_headers_do_not_bypass(api, settings, emails, observe) -> None:
+    ips = _spoofed_ips()
+
+    def spoofed(n: int) -> httpx.Response:
+        ip = next(ips)
+        return api.request("POST", "/auth/login", json={"email": emails(n), "password": _WRONG},
+                           headers={name: ip for name in _SPOOF_HEADERS})
+
+    with api.rate_limited():
+        burst = trip(spoofed, settings.max_rate_attempts)
+        _observe_threshold(observe, "threshold_with_rotating_headers", burst)
+        _limited(burst, settings)
+        after = spoofed(0)
+    expect_status(after, 429, what="a login with a fresh X-Forwarded-For / X-Real-IP after the 429")

@@ -1,0 +1,165 @@
+"""ROBUST — the whole surface: no 5xx ever, every answer as fixtures/openapi.yaml documents it.
+
+Collected last, so ROBUST-01 also judges every request the other families sent. Fuzzing is
+schemathesis over the project's OpenAPI document, deterministic (fixed seed, a bounded
+number of examples: AKOL_FUZZ_EXAMPLES, AKOL_FUZZ_SEED), with real credentials mixed in so
+the success answers are exercised too. Against a remote target, login is fuzzed only with
+--destructive: it trips the IP rate limit.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance._checks import expect
+from conformance._client import Api
+from conformance._openapi import DOCUMENT, labels
+
+if TYPE_CHECKING:
+    from conformance._fuzz import Finding, Variant
+
+_LOGIN = "POST /auth/login"
+# Single-use credentials cost a login each: a few are enough to see the success answers.
+_FRESH_LOGINS = 2
+_SHOWN_SERVER_ERRORS = 5
+
+
+def _fuzz() -> ModuleType:
+    """conformance._fuzz on first use: schemathesis and Hypothesis take about a second to
+    import, which runs that select other families should not pay at collection."""
+    return importlib.import_module("conformance._fuzz")
+
+
+def _operations() -> list[Any]:
+    return [pytest.param(label, id=label.replace(" ", ""),
+                         marks=[pytest.mark.destructive] if label == _LOGIN else [])
+            for label in labels()]
+
+
+class _Credentials:
+    """Real credentials for generated cases, taken from the suite's fixtures on first use.
+
+    What the target cannot provide (no 2FA account on a remote target, say) turns its variant
+    into a no-op instead of skipping the whole fuzz run."""
+
+    def __init__(self, request: pytest.FixtureRequest, api: Api) -> None:
+        self._request = request
+        self._api = api
+
+    def fixture(self, name: str) -> Any:
+        try:
+            return self._request.getfixturevalue(name)
+        except pytest.skip.Exception:
+            return None
+
+    def email_password(self, fixture: str) -> Mapping[str, str] | None:
+        account = self.fixture(fixture)
+        return None if account is None else {"email": account.email, "password": account.password}
+
+    def pending(self, *, with_code: bool) -> Mapping[str, str] | None:
+        account = self.fixture("tfa_account")
+        if account is None:
+            return None
+        response = self._api.login(account.email, account.password)
+        data = response.json().get("data") if response.status_code == 200 else None
+        pending = data.get("pendingToken") if isinstance(data, dict) else None
+        if not isinstance(pending, str):
+            return None
+        if not with_code:
+            return {"pendingToken": pending}
+        return {"pendingToken": pending, "code": self.fixture("totp")(account.totp_secret)}
+
+    def fresh_session(self) -> Any:
+        """A throwaway login of the plain account, or None without one."""
+        if self.fixture("account") is None:
+            return None
+        return self.fixture("login")()
+
+    def refresh_body(self) -> Mapping[str, str] | None:
+        fresh = self.fresh_session()
+        return None if fresh is None else {"refreshToken": fresh.refresh_token}
+
+    def access_token(self) -> str | None:
+        fresh = self.fresh_session()
+        return None if fresh is None else fresh.token
+
+    def session_token(self) -> str | None:
+        session = self.fixture("session")
+        return None if session is None else session.token
+
+    def variants(self, label: str) -> list[Variant]:
+        fuzz = _fuzz()
+        if label == _LOGIN:
+            return [fuzz.body_fields("the plain account's email and password",
+                                      lambda: self.email_password("account")),
+                    fuzz.body_fields("the 2FA account's email and password",
+                                      lambda: self.email_password("tfa_account"))]
+        if label == "POST /auth/verify-2fa":
+            # One pendingToken takes the wrong codes; each valid code needs its own.
+            return [fuzz.body_fields("a live pendingToken",
+                                      fuzz.Supply(lambda: self.pending(with_code=False), fresh=1)),
+                    fuzz.body_fields("a live pendingToken and its valid TOTP code",
+                                      fuzz.Supply(lambda: self.pending(with_code=True), fresh=_FRESH_LOGINS))]
+        if label == "POST /auth/refresh":
+            return [fuzz.body_fields("a live refresh token (a throwaway login)",
+                                      fuzz.Supply(self.refresh_body, fresh=_FRESH_LOGINS))]
+        if label == "POST /auth/logout":
+            return [fuzz.bearer("a live access token (a throwaway login)",
+                                 fuzz.Supply(self.access_token, fresh=_FRESH_LOGINS))]
+        if label == "GET /agents":
+            return [fuzz.bearer("the session's access token", self.session_token)]
+        return []
+
+
+Observe = Callable[[str, object], None]
+
+
+def _run(label: str, verdict: str, request: pytest.FixtureRequest, api: Api,
+         observe: Observe) -> Finding | None:
+    fuzz = _fuzz()
+    credentials = _Credentials(request, api)
+    control = credentials.fixture("control")
+    sent, finding = fuzz.fuzz(api, label, getattr(fuzz, verdict), variants=credentials.variants(label),
+                              advance_clock=control.advance if control is not None else None)
+    observe(f"fuzzed {label}", sent)
+    observe("examples per operation", fuzz.examples())
+    observe("seed", fuzz.fuzz_seed())
+    return finding  # type: ignore[no-any-return]
+
+
+@pytest.mark.clause("ROBUST-01")
+@pytest.mark.parametrize("label", _operations())
+def test_fuzzed_requests_never_answer_5xx(label: str, request: pytest.FixtureRequest, api: Api,
+                                          observe: Observe) -> None:
+    finding = _run(label, "server_error", request, api, observe)
+    expect(finding is None,
+           expected=f"no 5xx answer to any schema-generated request to {label}",
+           observed=finding.observed() if finding else None,
+           what=f"fuzzing {label} (smallest failing request shown)")
+
+
+@pytest.mark.clause("ROBUST-02")
+@pytest.mark.parametrize("label", _operations())
+def test_fuzzed_responses_conform_to_openapi(label: str, request: pytest.FixtureRequest, api: Api,
+                                             observe: Observe) -> None:
+    finding = _run(label, "conformance_failure", request, api, observe)
+    expect(finding is None,
+           expected=f"every answer of {label} as {DOCUMENT} documents it: a documented status code, "
+                    f"its content type, headers and JSON body schema",
+           observed=finding.observed() if finding else None,
+           what=f"fuzzing {label} (smallest failing request shown)")
+
+
+@pytest.mark.clause("ROBUST-01")
+def test_no_request_of_the_session_answered_5xx(server_errors: Sequence[dict[str, Any]],
+                                                observe: Observe) -> None:
+    """Last of the session: every request any clause sent so far, fuzzing included."""
+    observe("server errors seen", len(server_errors))
+    expect(not server_errors,
+           expected="no 5xx answer to any request the suite sent",
+           observed={"count": len(server_errors), "first": list(server_errors[:_SHOWN_SERVER_ERRORS])},
+           what="all requests of this session")

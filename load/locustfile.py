@@ -1,0 +1,33 @@
+"""Load profiles of the Akol auth API.
+
+    locust -f load/locustfile.py --headless -u 20 -r 5 -t 1m LoginUser
+    locust -f load/locustfile.py --host https://staging.example --accounts-file accounts.csv \
+        --pats-file pats.txt --p95-ms 300 --max-fail-ratio 0.01 SessionUser PatUser
+
+Profiles: LoginUser, RefreshUser, SessionUser, PatUser (see their modules). Without --host
+the reference fake is started on a free loopback port, provisioned, and stopped at exit.
+Every run writes reports/load-summary.json (--summary-file); add Locust's own
+``--html reports/load.html --csv reports/load`` for its reports. For the knee, run the
+same profiles through load/stepfile.py.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Locust imports this file by path; the `load` and `conformance` packages live beside it.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from locust import events  # noqa: E402
+
+from load._hooks import register  # noqa: E402
+from load.login_user import LoginUser  # noqa: E402
+from load.pat_user import PatUser  # noqa: E402
+from load.refresh_user import RefreshUser  # noqa: E402
+from load.session_user import SessionUser  # noqa: E402
+
+register(events)
+
+__all__ = ["LoginUser", "PatUser", "RefreshUser", "SessionUser"]

@@ -1,0 +1,22 @@
+"""The profiles of load/locustfile.py under StepShape, to find the knee.
+
+    locust -f load/stepfile.py --headless LoginUser --step-users 10 --step-seconds 15 \
+        --step-max-users 200 --step-p95-ms 250 --step-max-fail-ratio 0.01
+
+Users rise by --step-users every --step-seconds; the run stops at the first step whose p95
+or failure ratio crosses its bound (or after --step-max-users). The highest passing step is
+logged ("knee: ...") and written under ``step`` in load-summary.json.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from load._step import StepShape  # noqa: E402
+from load.locustfile import LoginUser, PatUser, RefreshUser, SessionUser  # noqa: E402
+
+__all__ = ["LoginUser", "PatUser", "RefreshUser", "SessionUser", "StepShape"]

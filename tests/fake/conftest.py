@@ -1,0 +1,124 @@
+"""Fixtures for the fake's own tests: a fresh in-process fake per test, helpers that speak
+the test-control protocol, and one served `akol-fake --port 0` per session."""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from akol_fake import Policy, create_app
+
+API = "/api/v1"
+_ips = itertools.count(2)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Fake:
+    """One in-process fake and the calls the tests make against it."""
+
+    app: Any
+
+    @property
+    def service(self) -> Any:
+        return self.app.state.service
+
+    def client(self, ip: str | None = None) -> TestClient:
+        """A client with its own socket address, so per-IP limits don't leak between uses."""
+        if ip is None:
+            n = next(_ips)
+            ip = f"127.0.{n // 250}.{n % 250 + 1}"
+        return TestClient(self.app, raise_server_exceptions=False, client=(ip, 40000))
+
+    def user(self, **body: Any) -> dict[str, Any]:
+        response = self.client().post("/__test__/users", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def login(self, user: dict[str, Any], client: TestClient | None = None) -> dict[str, Any]:
+        response = (client or self.client()).post(
+            f"{API}/auth/login", json={"email": user["email"], "password": user["password"]})
+        assert response.status_code == 200, response.text
+        return response.json()["data"]  # type: ignore[no-any-return]
+
+    def advance(self, seconds: float) -> float:
+        response = self.client().post("/__test__/clock", json={"advance": seconds})
+        assert response.status_code == 200, response.text
+        return response.json()["now"]  # type: ignore[no-any-return]
+
+    def now(self) -> float:
+        return self.client().get("/__test__/clock").json()["now"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def fake() -> Fake:
+    return Fake(create_app(Policy(hash_iterations=1000)))
+
+
+@pytest.fixture
+def api(fake: Fake) -> TestClient:
+    """A client of `fake` with its own IP, prefixed with nothing: paths are spelled out."""
+    return fake.client()
+
+
+@pytest.fixture
+def user(fake: Fake) -> dict[str, Any]:
+    return fake.user()
+
+
+@pytest.fixture
+def session(fake: Fake, user: dict[str, Any]) -> dict[str, Any]:
+    return fake.login(user)
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[str]
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10, **kwargs)
+
+
+def start_served(*args: str) -> Served:
+    """`akol-fake --port 0 ARGS` in a subprocess, once it printed its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "akol_fake.cli", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("akol-fake serving http://"):
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        raise AssertionError(f"akol-fake did not start: stdout {line!r}, stderr {err!r}")
+    return Served(line.split()[2], process)
+
+
+def stop_served(served: Served) -> tuple[int, str]:
+    served.process.terminate()
+    _, err = served.process.communicate(timeout=10)
+    return served.process.returncode, err
+
+
+@pytest.fixture(scope="session")
+def served() -> Iterator[Served]:
+    instance = start_served("--env", "staging", "--hash-iterations", "1000")
+    try:
+        yield instance
+    finally:
+        returncode, stderr = stop_served(instance)
+    assert "Traceback" not in stderr and "unhandled error" not in stderr, stderr[-2000:]
+    assert returncode == 0
+

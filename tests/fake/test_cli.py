@@ -1,0 +1,89 @@
+"""The `akol-fake` console command: options, seed files, clean stops."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from akol_fake.cli import main
+from tests.fake.conftest import API, bearer, start_served, stop_served
+
+SEED = Path(__file__).resolve().parents[2] / "fixtures" / "data" / "seed-example.json"
+SCRIPT = Path(sys.executable).parent / "akol-fake"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--port", "x"], "argument --port: expected a port number, got 'x'"),
+    (["--port", "70000"], "expected a port 0-65535"),
+    (["--rate-limit", "0"], "argument --rate-limit: expected a number >= 1, got 0"),
+    (["--hash-iterations", "many"], "expected a whole number"),
+    (["--seed", "/nonexistent/seed.json"], "cannot read seed file"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_options_give_one_clear_message(args: list[str], fragment: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_the_console_script_reports_bad_options() -> None:
+    result = _run("--rate-window", "-3")
+    assert result.returncode == 2
+    expected = "akol-fake: error: argument --rate-window: expected a number >= 1, got -3"
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_invalid_seed_document_is_reported(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"users": [{"email": "a@b"}]}))
+    with pytest.raises(SystemExit):
+        main(["--port", "0", "--seed", str(seed)])
+    assert "--seed: seed users[0] needs string fields email and password" in capsys.readouterr().err
+
+
+def test_a_busy_port_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(SystemExit):
+            main(["--port", str(busy.getsockname()[1])])
+    assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
+
+
+def test_seeded_black_box_server_and_sigterm_stop() -> None:
+    served = start_served("--no-test-control", "--seed", str(SEED), "--env", "qa")
+    try:
+        assert served.url.startswith("http://127.0.0.1:") and not served.url.endswith(":0")
+        with httpx.Client(base_url=served.url, timeout=10) as client:
+            assert client.get("/__test__/clock").status_code == 404
+            login = client.post(f"{API}/auth/login", json={"email": "Plain@Example.test",
+                                                           "password": "plain-password-1"})
+            assert login.status_code == 200
+            pat = "akol_pat_example-plain-account-token"
+            assert client.get(f"{API}/agents", headers=bearer(pat)).status_code == 200
+    finally:
+        returncode, stderr = stop_served(served)
+    assert returncode == 0
+    assert "Traceback" not in stderr
+
+
+def test_ctrl_c_stops_cleanly() -> None:
+    served = start_served()
+    served.process.send_signal(signal.SIGINT)
+    _, stderr = served.process.communicate(timeout=10)
+    assert served.process.returncode == 0
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr

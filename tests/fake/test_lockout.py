@@ -1,0 +1,85 @@
+"""LOCK-01..05: consecutive wrong passwords lock the account for 30 minutes, race-free."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.fake.conftest import API, Fake
+
+
+def _attempt(fake: Fake, email: str, password: str) -> Any:
+    return fake.client().post(f"{API}/auth/login", json={"email": email, "password": password})
+
+
+def _lock(fake: Fake, user: dict[str, Any]) -> list[int]:
+    return [_attempt(fake, user["email"], "wrong").status_code for _ in range(5)]
+
+
+def test_the_fifth_wrong_password_locks(fake: Fake, user: dict[str, Any]) -> None:
+    assert _lock(fake, user) == [401, 401, 401, 401, 423]
+    locked = _attempt(fake, user["email"], "wrong")
+    assert locked.status_code == 423
+    assert locked.json()["error"] == {"code": "account_locked",
+                                      "message": "Account locked — too many failed attempts"}
+
+
+def test_while_locked_the_right_password_gets_no_token(fake: Fake, user: dict[str, Any]) -> None:
+    _lock(fake, user)
+    response = _attempt(fake, user["email"], user["password"])
+    assert response.status_code == 423
+    assert "data" not in response.json()
+
+
+def test_the_lock_lasts_1800_seconds_then_resets(fake: Fake, user: dict[str, Any]) -> None:
+    _lock(fake, user)
+    fake.advance(1799)
+    assert _attempt(fake, user["email"], user["password"]).status_code == 423
+    fake.advance(2)
+    assert _attempt(fake, user["email"], user["password"]).status_code == 200
+
+
+def test_the_counter_resets_when_the_lock_ends(fake: Fake, user: dict[str, Any]) -> None:
+    _lock(fake, user)
+    fake.advance(1801)
+    assert _attempt(fake, user["email"], "wrong").status_code == 401
+
+
+def test_a_successful_login_resets_the_counter(fake: Fake, user: dict[str, Any]) -> None:
+    for _ in range(4):
+        _attempt(fake, user["email"], "wrong")
+    fake.login(user)
+    assert [_attempt(fake, user["email"], "wrong").status_code for _ in range(4)] == [401] * 4
+
+
+def test_case_variants_count_against_the_same_account(fake: Fake, user: dict[str, Any]) -> None:
+    variants = [user["email"].upper(), user["email"].title(), " " + user["email"],
+                user["email"].capitalize(), user["email"]]
+    statuses = [_attempt(fake, email, "wrong").status_code for email in variants]
+    assert statuses == [401, 401, 401, 401, 423]
+
+
+def test_concurrent_wrong_passwords_get_at_most_threshold_minus_one_401s(
+        fake: Fake, user: dict[str, Any]) -> None:
+    n = 12
+    barrier = threading.Barrier(n)
+    clients = [fake.client() for _ in range(n)]
+
+    def call(i: int) -> int:
+        barrier.wait(timeout=10)
+        return int(_attempt_with(clients[i], user["email"]).status_code)
+
+    with ThreadPoolExecutor(n) as pool:
+        statuses = list(pool.map(call, range(n)))
+    assert statuses.count(401) == 4
+    assert statuses.count(423) == n - 4
+
+
+def _attempt_with(client: Any, email: str) -> Any:
+    return client.post(f"{API}/auth/login", json={"email": email, "password": "wrong"})
+
+
+def test_lockout_of_one_account_leaves_others_alone(fake: Fake, user: dict[str, Any]) -> None:
+    other = fake.user()
+    _lock(fake, user)
+    assert _attempt(fake, other["email"], other["password"]).status_code == 200

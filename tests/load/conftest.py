@@ -1,0 +1,24 @@
+"""Fixtures for the load-profile tests: a fake served over loopback, and its accounts."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from load._fake import FakeServer, start_fake
+
+
+@pytest.fixture(scope="module")
+def served_fake() -> Iterator[FakeServer]:
+    """A fake that Locust is pointed at with --host (so Locust does not start its own)."""
+    server = start_fake(hash_iterations=1000)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rate_limited_fake() -> Iterator[FakeServer]:
+    """A fake whose login rate limit (5 per minute per IP) the load trips at once."""
+    server = start_fake(hash_iterations=1000, rate_limit=5)
+    yield server
+    server.stop()

@@ -1,0 +1,73 @@
+"""ASGI wrappers for HTTP-surface mutants: rewrite what the correct fake answered."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from tests.mutants._base import ASGIApp
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+
+
+@dataclass
+class Answer:
+    """A buffered response the editor may change in place."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower().encode("latin-1")
+        return next((v.decode("latin-1") for k, v in self.headers if k.lower() == wanted), None)
+
+    def drop_header(self, name: str) -> None:
+        wanted = name.lower().encode("latin-1")
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != wanted]
+
+
+Editor = Callable[[Scope, Answer], None]
+
+
+def rewrite_responses(app: ASGIApp, edit: Editor) -> ASGIApp:
+    """Buffer every HTTP response of ``app`` and let ``edit(scope, answer)`` change it before sending."""
+
+    async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
+                      send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    answer = Answer(start["status"], list(start.get("headers", [])), b"".join(chunks))
+                    edit(scope, answer)
+                    headers = [(k, v) for k, v in answer.headers if k.lower() != b"content-length"]
+                    headers.append((b"content-length", str(len(answer.body)).encode()))
+                    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+                    await send({"type": "http.response.body", "body": answer.body})
+            else:
+                await send(message)
+
+        await app(scope, receive, capture)
+
+    wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
+    return wrapped
+
+
+def on_path(suffix: str, edit: Editor) -> Editor:
+    """``edit`` applied only to requests whose path ends with ``suffix``."""
+
+    def scoped(scope: Scope, answer: Answer) -> None:
+        if str(scope.get("path", "")).endswith(suffix):
+            edit(scope, answer)
+
+    return scoped

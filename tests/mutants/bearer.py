@@ -1,0 +1,134 @@
+"""BEARER mutants: how the protected endpoint reads the Authorization header, each broken once."""
+from __future__ import annotations
+
+from typing import Any
+
+from akol_fake import AuthService
+from akol_fake import _errors as err
+from akol_fake._errors import Denied
+from akol_fake._service import Principal
+
+from tests.mutants._asgi import Answer, Scope, on_path, rewrite_responses
+from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._envelope import error_code, replace_error, request_header
+
+
+def _forbid_anonymous(scope: Scope, answer: Answer) -> None:
+    if answer.status == 401 and request_header(scope, "authorization") is None:
+        replace_error(answer, 403, "forbidden", "Forbidden")
+
+
+def _missing_header_403(app: ASGIApp) -> ASGIApp:
+    return rewrite_responses(app, on_path("/agents", _forbid_anonymous))
+
+
+class _AdminOnlyAgents(AuthService):
+    """Authorization mixed into authentication: only ADMIN sessions may list agents."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        principal = super().authenticate(header)
+        if principal.role != "ADMIN":
+            raise Denied(403, "forbidden", "Insufficient role")
+        return principal
+
+
+class _RawTokenAccepted(AuthService):
+    """A header without a scheme is taken as the token itself."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and " " not in header.strip():
+            header = "Bearer " + header.strip()
+        return super().authenticate(header)
+
+
+class _PrefixWithoutSpace(AuthService):
+    """`startswith("Bearer")` then strip: `Bearer<token>` passes."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and header.startswith("Bearer") and not header.startswith("Bearer "):
+            header = "Bearer " + header[len("Bearer"):]
+        return super().authenticate(header)
+
+
+class _GenericMissingPrefixMessage(AuthService):
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and not header.startswith("Bearer "):
+            raise err.invalid_token()
+        return super().authenticate(header)
+
+
+class _AnyScheme(AuthService):
+    """Splits on the first space and ignores which scheme came before it."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and " " in header:
+            header = "Bearer " + header.split(" ", 1)[1]
+        return super().authenticate(header)
+
+
+class _CrashOnGarbage(AuthService):
+    """Indexes the JWT segments before verifying: a token without two dots raises (500)."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and header.startswith("Bearer "):
+            token = header[len("Bearer "):].strip()
+            token.split(".")[2]  # noqa: B018 — the bug: IndexError on garbage
+        return super().authenticate(header)
+
+
+class _RefreshAsBearer(AuthService):
+    """No `typ` check on the protected endpoint: any of our signed session tokens passes."""
+
+    def decode(self, token: str, expected_typ: str) -> dict[str, Any] | None:
+        if expected_typ == "access":
+            return super().decode(token, "access") or super().decode(token, "refresh")
+        return super().decode(token, expected_typ)
+
+
+def _drop_challenge(scope: Scope, answer: Answer) -> None:
+    answer.drop_header("WWW-Authenticate")
+
+
+def _no_challenge(app: ASGIApp) -> ASGIApp:
+    return rewrite_responses(app, _drop_challenge)
+
+
+def _drop_challenge_on_missing_token(scope: Scope, answer: Answer) -> None:
+    if error_code(answer) == "missing_token":
+        answer.drop_header("WWW-Authenticate")
+
+
+def _no_challenge_when_token_missing(app: ASGIApp) -> ASGIApp:
+    return rewrite_responses(app, _drop_challenge_on_missing_token)
+
+
+def _no_challenge_on_logout(app: ASGIApp) -> ASGIApp:
+    return rewrite_responses(app, on_path("/auth/logout", _drop_challenge))
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("missing-bearer-403", "BEARER-01",
+           "a request without Authorization answers 403 Forbidden instead of 401", wrap=_missing_header_403),
+    Mutant("agents-admin-only", "BEARER-02",
+           "the protected endpoint answers 403 to a valid USER token (role check inside authentication)",
+           service=_AdminOnlyAgents),
+    Mutant("raw-token-accepted", "BEARER-03",
+           "a header that is just the token (no Bearer prefix) is accepted", service=_RawTokenAccepted),
+    Mutant("bearer-without-space-accepted", "BEARER-03",
+           "'Bearer<token>' without the space is accepted", service=_PrefixWithoutSpace),
+    Mutant("missing-prefix-generic-message", "BEARER-03",
+           "a missing Bearer prefix answers 401 'Invalid or expired token', not 'No bearer token'",
+           service=_GenericMissingPrefixMessage),
+    Mutant("any-scheme-accepted", "BEARER-04",
+           "'Token <jwt>' and 'Basic <jwt>' are accepted: the scheme is never compared", service=_AnyScheme),
+    Mutant("garbage-bearer-500", "BEARER-04",
+           "a Bearer token without three dot-separated parts crashes (500)", service=_CrashOnGarbage),
+    Mutant("refresh-token-as-bearer", "BEARER-05",
+           "the protected endpoint accepts refresh tokens (no typ check)", service=_RefreshAsBearer),
+    Mutant("no-www-authenticate", "BEARER-06", "no 401 carries WWW-Authenticate",
+           wrap=_no_challenge, http=True),
+    Mutant("no-challenge-when-token-missing", "BEARER-06",
+           "only the 'No bearer token' 401s lack WWW-Authenticate", wrap=_no_challenge_when_token_missing),
+    Mutant("no-challenge-on-logout", "BEARER-06",
+           "the 401s of POST /auth/logout lack WWW-Authenticate", wrap=_no_challenge_on_logout),
+]

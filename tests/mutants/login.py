@@ -1,0 +1,137 @@
+"""LOGIN mutants: POST /auth/login's answers, each broken once."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from akol_fake import AuthService
+from akol_fake._errors import Denied
+from akol_fake._service import PendingLogin, Session
+from akol_fake._store import User
+
+from tests.mutants._asgi import Answer, Editor, Scope, on_path, rewrite_responses
+from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._envelope import edit_data, error_code, error_message, replace_error
+
+
+def _bad_credentials(*, known: bool, answer: Callable[[], Denied]) -> type[AuthService]:
+    """A service whose "Invalid email or password" becomes `answer()` for known (or unknown) emails."""
+
+    class BadCredentials(AuthService):
+        def login(self, email: str, password: str, *, socket_ip: str,
+                  headers: Mapping[str, str]) -> Session | PendingLogin:
+            try:
+                return super().login(email, password, socket_ip=socket_ip, headers=headers)
+            except Denied as denied:
+                if denied.code == "invalid_credentials" and (self.find_user(email) is not None) == known:
+                    raise answer() from None
+                raise
+
+    return BadCredentials
+
+
+class _UnknownEmailSkipsHashing(AuthService):
+    """Returns early for an unknown email: no password hash, so the answer comes faster."""
+
+    def verify_password(self, user: User | None, password: str) -> bool:
+        if user is None:
+            return False
+        return super().verify_password(user, password)
+
+
+def _login_editor(edit: Editor) -> Callable[[ASGIApp], ASGIApp]:
+    return lambda app: rewrite_responses(app, on_path("/auth/login", edit))
+
+
+def _on_success(edit: Callable[[dict[str, Any]], None]) -> Editor:
+    def editor(scope: Scope, answer: Answer) -> None:
+        if answer.status == 200:
+            edit_data(answer, edit)
+    return editor
+
+
+def _drop_user_field(name: str) -> Editor:
+    return _on_success(lambda data: data.get("user", {}).pop(name, None))
+
+
+def _opaque_refresh(data: dict[str, Any]) -> None:
+    if "refreshToken" in data:
+        data["refreshToken"] = secrets.token_hex(32)
+
+
+def _generic_message(scope: Scope, answer: Answer) -> None:
+    if error_code(answer) == "invalid_credentials":
+        replace_error(answer, 401, "invalid_credentials", "Invalid credentials")
+
+
+def _crash_when(matches: Callable[[Answer], bool]) -> Editor:
+    """The request the correct fake refused with a 4xx crashes instead (500)."""
+    def editor(scope: Scope, answer: Answer) -> None:
+        if 400 <= answer.status < 500 and matches(answer):
+            replace_error(answer, 500, "internal_error", "Internal Server Error")
+    return editor
+
+
+def _message_says(*fragments: str) -> Callable[[Answer], bool]:
+    return lambda answer: any(f in error_message(answer) for f in fragments)
+
+
+def _drop_cache_control(scope: Scope, answer: Answer) -> None:
+    answer.drop_header("Cache-Control")
+    answer.drop_header("Pragma")
+
+
+def _no_cache_instead_of_no_store(scope: Scope, answer: Answer) -> None:
+    if answer.header("Cache-Control") is not None:
+        answer.drop_header("Cache-Control")
+        answer.headers.append((b"cache-control", b"no-cache, private"))
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("login-plan-missing", "LOGIN-01", "data.user has no plan", wrap=_login_editor(_drop_user_field("plan"))),
+    Mutant("login-email-not-echoed", "LOGIN-01", "data.user has no email",
+           wrap=_login_editor(_drop_user_field("email"))),
+    Mutant("login-opaque-refresh-token", "LOGIN-01",
+           "data.refreshToken is an opaque random string, not a JWT",
+           wrap=_login_editor(_on_success(_opaque_refresh))),
+    Mutant("wrong-password-403", "LOGIN-02", "a wrong password answers 403 'Wrong password'",
+           service=_bad_credentials(known=True, answer=lambda: Denied(403, "wrong_password", "Wrong password"))),
+    Mutant("invalid-credentials-generic-message", "LOGIN-02",
+           "bad credentials answer 401 'Invalid credentials' (not the page's message), for every email",
+           wrap=_login_editor(_generic_message)),
+    Mutant("unknown-email-404", "LOGIN-03", "an unknown email answers 404 'User not found'",
+           service=_bad_credentials(known=False, answer=lambda: Denied(404, "user_not_found", "User not found"))),
+    Mutant("unknown-email-longer-message", "LOGIN-03",
+           "an unknown email answers 401 with the page's message plus a hint that no account exists",
+           service=_bad_credentials(known=False, answer=lambda: Denied(
+               401, "invalid_credentials", "Invalid email or password (no account with this email)"))),
+    Mutant("unknown-email-own-error-code", "LOGIN-03",
+           "an unknown email answers 401 with the page's message but error code 'unknown_email'",
+           service=_bad_credentials(known=False, answer=lambda: Denied(
+               401, "unknown_email", "Invalid email or password"))),
+    Mutant("login-500-on-malformed-json", "LOGIN-04", "a body that is not valid JSON answers 500",
+           wrap=_login_editor(_crash_when(_message_says("not valid JSON"))), http=True),
+    Mutant("login-500-on-non-object-json", "LOGIN-04",
+           "valid JSON that is not an object (array, string, number, null) answers 500",
+           wrap=_login_editor(_crash_when(_message_says("expected a JSON object")))),
+    Mutant("login-500-on-mistyped-field", "LOGIN-04",
+           "an object or array where a string field belongs answers 500 (e.g. email.strip() on a dict)",
+           wrap=_login_editor(_crash_when(_message_says("got a dict", "got a list")))),
+    Mutant("login-500-on-huge-body", "LOGIN-04", "a body over the size limit answers 500, not 413",
+           wrap=_login_editor(_crash_when(lambda answer: answer.status == 413))),
+    Mutant("login-500-on-wrong-content-type", "LOGIN-04", "a non-JSON Content-Type answers 500, not 415",
+           wrap=_login_editor(_crash_when(lambda answer: answer.status == 415))),
+    Mutant("unknown-email-skips-hashing", "LOGIN-05",
+           "an unknown email returns before hashing the password: measurably faster",
+           service=_UnknownEmailSkipsHashing),
+    Mutant("login-no-cache-control", "LOGIN-06", "login answers carry no Cache-Control",
+           wrap=_login_editor(_drop_cache_control)),
+    Mutant("refresh-no-cache-control", "LOGIN-06", "refresh answers carry no Cache-Control",
+           wrap=lambda app: rewrite_responses(app, on_path("/auth/refresh", _drop_cache_control))),
+    Mutant("verify-2fa-no-cache-control", "LOGIN-06", "verify-2fa answers carry no Cache-Control",
+           wrap=lambda app: rewrite_responses(app, on_path("/auth/verify-2fa", _drop_cache_control))),
+    Mutant("token-answers-no-cache", "LOGIN-06",
+           "token answers say Cache-Control: no-cache, private (revalidate, but storable) instead of no-store",
+           wrap=lambda app: rewrite_responses(app, _no_cache_instead_of_no_store)),
+]

@@ -1,0 +1,117 @@
+"""2FA mutants: the two-factor login, each broken once."""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pyotp
+from akol_fake import AuthService
+from akol_fake._service import Principal, Session
+
+from tests.mutants._asgi import on_path, rewrite_responses
+from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._envelope import edit_data
+
+
+def _session_beside_pending(app: ASGIApp) -> ASGIApp:
+    """The 2FA login answer also carries a full session, as if the second factor were optional."""
+    service: AuthService = app.state.service  # type: ignore[attr-defined]
+
+    def add_session(data: dict[str, Any]) -> None:
+        claims = service.decode(str(data.get("pendingToken", "")), "2fa_pending")
+        user = service.store.users.get(claims["sub"]) if claims else None
+        if user is not None:
+            session = service.issue_session(user)
+            data.update(token=session.token, refreshToken=session.refresh_token)
+
+    return rewrite_responses(app, on_path("/auth/login", lambda s, a: edit_data(a, add_session)))
+
+
+def _requires_2fa_as_string(app: ASGIApp) -> ASGIApp:
+    def stringify(data: dict[str, Any]) -> None:
+        if "requires2FA" in data:
+            data["requires2FA"] = "true"
+
+    return rewrite_responses(app, on_path("/auth/login", lambda s, a: edit_data(a, stringify)))
+
+
+def _renamed_token_fields(app: ASGIApp) -> ASGIApp:
+    """verify-2fa answers accessToken/refresh_token: the shape of another API, not LOGIN-01's."""
+    def rename(data: dict[str, Any]) -> None:
+        data["accessToken"] = data.pop("token", None)
+        data["refresh_token"] = data.pop("refreshToken", None)
+
+    return rewrite_responses(app, on_path("/auth/verify-2fa", lambda s, a: edit_data(a, rename)))
+
+
+class _AnyCode(AuthService):
+    def totp_ok(self, secret: str, code: str) -> bool:
+        return len(code) == 6 and code.isdigit()
+
+
+class _FiveStepWindow(AuthService):
+    """Codes from up to 5 steps (2.5 minutes) either side are accepted: "users' phones drift"."""
+
+    def totp_ok(self, secret: str, code: str) -> bool:
+        return bool(secret) and pyotp.TOTP(secret).verify(code, for_time=self.clock.now(), valid_window=5)
+
+
+class _WallClock(AuthService):
+    """TOTP checked against the machine's wall clock instead of the server clock."""
+
+    def totp_ok(self, secret: str, code: str) -> bool:
+        return bool(secret) and pyotp.TOTP(secret).verify(code, for_time=time.time(), valid_window=1)
+
+
+class _PendingAsBearer(AuthService):
+    """Any token of ours with a known subject authenticates: the pendingToken too."""
+
+    def session_principal(self, token: str) -> Principal | None:
+        principal = super().session_principal(token)
+        claims = self.decode(token, "2fa_pending") if principal is None else None
+        if claims is None or claims["sub"] not in self.store.users:
+            return principal
+        user = self.store.users[claims["sub"]]
+        return Principal(user.id, user.role, user.plan, "session", claims)
+
+
+class _PendingReusable(AuthService):
+    """The pendingToken is never marked used: it can be exchanged again until it expires."""
+
+    def verify_2fa(self, pending_token: str, code: str, *, socket_ip: str,
+                   headers: Mapping[str, str]) -> Session:
+        session = super().verify_2fa(pending_token, code, socket_ip=socket_ip, headers=headers)
+        claims = self.decode(pending_token, "2fa_pending")
+        if claims is not None and claims["jti"] in self.store.pending:
+            self.store.pending[claims["jti"]].used = False
+        return session
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("2fa-login-issues-session", "2FA-01",
+           "login of a 2FA account also returns token and refreshToken beside requires2FA",
+           wrap=_session_beside_pending, http=True),
+    Mutant("2fa-requires-flag-string", "2FA-01", 'login of a 2FA account answers requires2FA: "true"',
+           wrap=_requires_2fa_as_string),
+    Mutant("2fa-verify-renamed-fields", "2FA-02",
+           "verify-2fa answers accessToken/refresh_token instead of token/refreshToken",
+           wrap=_renamed_token_fields),
+    Mutant("2fa-wall-clock", "2FA-02",
+           "verify-2fa checks codes against the wall clock, not the server clock", service=_WallClock),
+    Mutant("2fa-any-code", "2FA-03", "verify-2fa accepts any six digits", service=_AnyCode),
+    Mutant("2fa-five-step-window", "2FA-03",
+           "verify-2fa accepts codes from up to 5 steps (150 s) away", service=_FiveStepWindow),
+    Mutant("2fa-pending-as-bearer", "2FA-04", "the pendingToken is accepted as a Bearer token",
+           service=_PendingAsBearer),
+    Mutant("2fa-pending-reusable", "2FA-05", "a pendingToken can be exchanged again after its use",
+           service=_PendingReusable),
+    Mutant("2fa-pending-1h", "2FA-05", "a pendingToken lives 1 hour", policy={"pending_ttl": 3600}),
+    Mutant("2fa-pending-11min", "2FA-05", "a pendingToken lives 11 minutes, not 10",
+           policy={"pending_ttl": 660}),
+    Mutant("2fa-unlimited-wrong-codes", "2FA-06", "wrong codes are never counted",
+           policy={"max_2fa_failures": 1_000_000}),
+    Mutant("2fa-eleven-wrong-codes", "2FA-06",
+           "the pendingToken dies only after the 11th wrong code (off by one past 10)",
+           policy={"max_2fa_failures": 11}),
+]

@@ -1,0 +1,91 @@
+"""Options → Settings: precedence, in-process isolation from remote-run variables, bad input."""
+from __future__ import annotations
+
+import pytest
+
+from conformance._run import RUN_KEY
+from conformance._settings import Settings
+from tests.plugin.conftest import PLUGIN, Suite
+
+STUB = "tests.plugin._stub:create_app"
+
+
+def settings_of(pytester: pytest.Pytester, *args: str) -> Settings:
+    config = pytester.parseconfigure(*PLUGIN, *args)
+    return config.stash[RUN_KEY].settings
+
+
+def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AKOL_TARGET", raising=False)
+    s = settings_of(pytester)
+    assert (s.target, s.inprocess, s.destructive, s.strict, s.real_time) == ("inprocess", True, True, False, False)
+    assert (s.skew, s.max_lockout_attempts, s.max_rate_attempts) == (30.0, 10, 200)
+    assert s.report_dir == pytester.path / "reports"
+    assert s.app_factory == "akol_fake:create_app" and s.clauses == ()
+
+
+def test_precedence_cli_over_env_over_ini_over_default(pytester: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini("[pytest]\nakol_target = http://ini.example\nakol_skew = 7\nakol_report_dir = ini-reports\n")
+    monkeypatch.delenv("AKOL_TARGET", raising=False)
+    ini = settings_of(pytester)
+    assert (ini.target, ini.skew, ini.report_dir.name) == ("http://ini.example", 7.0, "ini-reports")
+    assert ini.destructive is False  # remote: off unless asked
+
+    monkeypatch.setenv("AKOL_TARGET", "https://env.example/")
+    env = settings_of(pytester)
+    assert env.target == "https://env.example" and env.skew == 7.0
+
+    cli = settings_of(pytester, "--target=http://cli.example:8000", "--skew=2.5", "--destructive", "--strict")
+    assert (cli.target, cli.skew, cli.destructive, cli.strict) == ("http://cli.example:8000", 2.5, True, True)
+
+
+def test_inprocess_ignores_remote_run_variables(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AKOL_TARGET", "inprocess")
+    for name in ("AKOL_EMAIL", "AKOL_PASSWORD", "AKOL_PAT", "AKOL_FOREIGN_TOKEN"):
+        monkeypatch.setenv(name, "value-for-a-remote-run")
+    monkeypatch.setenv("AKOL_FOREIGN_TARGET", "not a url at all")
+    s = settings_of(pytester)
+    assert s.inprocess and s.credentials == {} and s.foreign_target is None
+
+
+def test_remote_run_reads_credentials(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AKOL_EMAIL", "me@example.test")
+    monkeypatch.setenv("AKOL_FOREIGN_TARGET", "http://staging.example")
+    s = settings_of(pytester, "--target=http://prod.example")
+    assert s.credential("AKOL_EMAIL") == "me@example.test" and s.credential("AKOL_PASSWORD") is None
+    assert s.foreign_target == "http://staging.example"
+
+
+def test_clause_selection_expands_families(pytester: pytest.Pytester) -> None:
+    s = settings_of(pytester, "--clause=lock", "--clause", "RATE-01,BEARER-02")
+    assert s.clauses == ("LOCK-01", "LOCK-02", "LOCK-03", "LOCK-04", "LOCK-05", "RATE-01", "BEARER-02")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--skew=abc"], "--skew='abc' is not a number of seconds"),
+    (["--skew=-1"], "--skew='-1' must be ≥ 0"),
+    (["--max-lockout-attempts=0"], "--max-lockout-attempts='0' must be ≥ 1"),
+    (["--max-rate-attempts=-5"], "--max-rate-attempts='-5' must be ≥ 1"),
+    (["--target=staging.akol.ai"], "is not a URL: give the deployment's base URL with its scheme"),
+    (["--target=https://staging.akol.ai/api/v1/"], "ends in /api/v1: drop it"),
+    (["--foreign-target=ftp://x"], "--foreign-target='ftp://x' is not a URL"),
+    (["--clause=NOPE-01"], "--clause 'NOPE-01' is no clause id or family"),
+    (["--app-factory=akol_fake"], "give module:callable"),
+    (["--app-factory=no_such_module_xyz:create"], "cannot import module 'no_such_module_xyz'"),
+    (["--app-factory=tests.plugin._stub:nothing_here"], "has no attribute 'nothing_here'"),
+    (["--app-factory=tests.plugin._stub:broken_factory"], "raised RuntimeError: the stub refuses to build"),
+])
+def test_bad_input_is_one_clear_usage_error(suite: Suite, args: list[str], message: str) -> None:
+    suite.pytester.makepyfile(test_x="import pytest\n@pytest.mark.clause('BEARER-01')\ndef test_x(): pass\n")
+    result = suite.run(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_bad_env_value_names_the_variable(suite: Suite, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AKOL_TARGET", "localhost:8000")
+    result = suite.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*AKOL_TARGET='localhost:8000' is not a URL*"])

@@ -1,0 +1,143 @@
+"""The three report files: conformance.json exactly as INTERFACE.md, html and junit well-formed."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+from conformance._catalog import CLAUSES
+from tests.plugin.conftest import Suite
+
+STUB = "--app-factory=tests.plugin._stub:create_app"
+SUITE = '''
+import pytest
+from conformance._checks import expect, expect_status
+
+@pytest.mark.clause("BEARER-01")
+def test_401(api, observe):
+    observe("status", api.agents().status_code)
+
+@pytest.mark.clause("BEARER-02")
+def test_must_fails(api):
+    expect_status(api.agents(token="not-the-right-token-at-all"), 200, what="agents with a <token> & co")
+
+@pytest.mark.clause("BEARER-06")
+def test_should_fails(api):
+    response = api.request("GET", "/boom")
+    expect(response.status_code == 200, expected="200", observed=response.status_code)
+
+@pytest.mark.clause("LOCK-01")
+def test_skipped():
+    pytest.skip("set AKOL_LOCKOUT_EMAIL and AKOL_LOCKOUT_PASSWORD")
+'''
+CLAUSE_KEYS = ["id", "level", "status", "title", "reason", "observed", "tests", "evidence"]
+EXCHANGE_KEYS = {"test", "method", "url", "requestHeaders", "requestBody", "status", "responseHeaders",
+                 "responseBody", "elapsedMs"}
+
+
+def run(suite: Suite, *args: str) -> None:
+    suite.pytester.makepyfile(test_bearer=SUITE)
+    suite.run(STUB, *args)
+
+
+def test_json_has_exactly_the_interface_format(suite: Suite) -> None:
+    run(suite)
+    report = suite.report()
+    assert list(report) == ["target", "testControl", "started", "durationSeconds", "summary", "clauses"]
+    assert report["target"] == "inprocess" and report["testControl"] is True
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["started"])
+    assert isinstance(report["durationSeconds"], float) and report["durationSeconds"] >= 0
+    assert report["summary"] == {"MUST": {"passed": 1, "failed": 1, "skipped": 39},
+                                 "SHOULD": {"passed": 0, "failed": 1, "skipped": 13}}
+    assert [c["id"] for c in report["clauses"]] == list(CLAUSES)
+    for clause in report["clauses"]:
+        assert list(clause) == CLAUSE_KEYS
+        assert clause["status"] in {"passed", "failed", "skipped", "error"}
+        assert clause["level"] == CLAUSES[clause["id"]].level and clause["title"] == CLAUSES[clause["id"]].title
+    by_id = {c["id"]: c for c in report["clauses"]}
+    assert by_id["BEARER-01"] | {"evidence": None} == {
+        "id": "BEARER-01", "level": "MUST", "status": "passed", "title": CLAUSES["BEARER-01"].title,
+        "reason": None, "observed": {"status": 401}, "tests": ["test_bearer.py::test_401"], "evidence": None}
+    assert by_id["BEARER-01"]["evidence"] == []  # evidence is for failures
+    failed = by_id["BEARER-02"]
+    assert failed["status"] == "failed"
+    assert failed["reason"].startswith("agents with a <token> & co: expected status 200; observed GET /api/v1/agents answered 401")
+    assert [set(e) for e in failed["evidence"]] == [EXCHANGE_KEYS]
+    assert failed["evidence"][0]["status"] == 401 and failed["evidence"][0]["test"] == "test_bearer.py::test_must_fails"
+    assert by_id["BEARER-06"]["status"] == "failed"  # a warning, but failed in the report
+    assert (by_id["LOCK-01"]["status"], by_id["LOCK-01"]["reason"]) == (
+        "skipped", "set AKOL_LOCKOUT_EMAIL and AKOL_LOCKOUT_PASSWORD")
+    assert (by_id["LOGIN-01"]["status"], by_id["LOGIN-01"]["reason"], by_id["LOGIN-01"]["tests"]) == (
+        "skipped", "no test", [])
+
+
+class _WellFormed(HTMLParser):
+    VOID = {"meta", "br", "hr", "img", "input", "link"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.classes: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.classes += [v or "" for k, v in attrs if k == "class"]
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.problems.append(f"unbalanced </{tag}>")
+
+
+def test_html_is_one_well_formed_self_contained_page(suite: Suite) -> None:
+    run(suite)
+    page = (suite.report_dir / "conformance.html").read_text()
+    parser = _WellFormed()
+    parser.feed(page)
+    parser.close()
+    assert parser.problems == [] and parser.stack == []
+    assert "<script" not in page and "<link" not in page and "src=" not in page
+    assert {"passed", "failed", "warned", "skipped"} <= set(parser.classes)
+    assert "agents with a &lt;token&gt; &amp; co" in page  # escaped, never raw
+    assert "GET http://testserver/api/v1/agents → 401" in page  # the failure's evidence
+
+
+def test_junit_one_testcase_per_clause(suite: Suite) -> None:
+    run(suite)
+    root = ET.parse(suite.report_dir / "junit.xml").getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert list(cases) == list(CLAUSES)
+    assert cases["BEARER-01"].get("classname") == "BEARER" and list(cases["BEARER-01"]) == []
+    assert [child.tag for child in cases["BEARER-02"]] == ["failure"]
+    should = cases["BEARER-06"][0]
+    assert should.tag == "skipped" and should.get("message", "").startswith("SHOULD not met: expected 200")
+    assert cases["LOCK-01"][0].tag == "skipped"
+    suite_el = root.find("testsuite")
+    assert suite_el is not None and (suite_el.get("tests"), suite_el.get("failures")) == (str(len(CLAUSES)), "1")
+
+
+def test_junit_strict_makes_should_a_failure(suite: Suite) -> None:
+    run(suite, "--strict")
+    root = ET.parse(suite.report_dir / "junit.xml").getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["BEARER-06"][0].tag == "failure"
+
+
+def test_reports_are_written_when_the_run_stops_early(suite: Suite) -> None:
+    suite.pytester.makepyfile(test_stop='''
+import pytest
+@pytest.mark.clause("BEARER-01")
+def test_a():
+    pass
+@pytest.mark.clause("BEARER-02")
+def test_b():
+    pytest.exit("stopping on purpose")
+''')
+    result = suite.run(STUB)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert suite.clause("BEARER-01")["status"] == "passed"
+    assert (suite.report_dir / "junit.xml").exists() and (suite.report_dir / "conformance.html").exists()
+
+
+import pytest  # noqa: E402  (used by the test above only)

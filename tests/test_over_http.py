@@ -1,0 +1,124 @@
+"""The whole conformance suite over real HTTP against `akol-fake` on loopback.
+
+(a) with the test-control protocol: everything runs, nothing fails;
+(b) black-box (`--no-test-control`, seeded accounts, AKOL_* variables): the clauses that
+    need the test clock or --destructive skip with a reason, nothing fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = json.loads((REPO / "fixtures" / "data" / "seed-example.json").read_text())
+_SERVING = re.compile(r"akol-fake serving (http://127\.0\.0\.1:\d+)")
+_START_SECONDS = 30
+_SUITE_SECONDS = 900
+
+
+def _fake_command() -> list[str]:
+    script = shutil.which("akol-fake", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "akol_fake.cli"]
+
+
+@contextmanager
+def akol_fake(*args: str) -> Iterator[str]:
+    """Start `akol-fake --port 0 …` and yield the URL it prints."""
+    proc = subprocess.Popen([*_fake_command(), "--port", "0", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    found: list[str] = []
+    seen: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            match = _SERVING.search(line)
+            if match and not found:
+                found.append(match.group(1))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        for _ in range(_START_SECONDS * 10):
+            if found or proc.poll() is not None:
+                break
+            threading.Event().wait(0.1)
+        if not found:
+            raise RuntimeError(f"akol-fake did not print its URL within {_START_SECONDS} s: {''.join(seen)[-2000:]}")
+        yield found[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_suite(report_dir: Path, *args: str,
+              env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AKOL_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--report-dir={report_dir}", *args],
+        cwd=REPO, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=_SUITE_SECONDS)
+    report = json.loads((report_dir / "conformance.json").read_text())
+    return result, report
+
+
+def _tail(result: subprocess.CompletedProcess[str]) -> str:
+    return (result.stdout + result.stderr)[-6000:]
+
+
+def test_whole_suite_with_test_control(tmp_path: Path) -> None:
+    with akol_fake() as url, akol_fake("--env", "staging") as foreign:
+        result, report = run_suite(tmp_path, f"--target={url}", f"--foreign-target={foreign}", "--destructive")
+    assert result.returncode == 0, _tail(result)
+    assert report["target"] == url and report["testControl"] is True
+    statuses = {c["id"]: c["status"] for c in report["clauses"]}
+    assert [cid for cid, status in statuses.items() if status != "passed"] == [], _tail(result)
+
+
+def test_black_box_without_test_control(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(SEED))
+    plain, _lockout, tfa = SEED["users"]
+    env = {
+        "AKOL_EMAIL": plain["email"], "AKOL_PASSWORD": plain["password"], "AKOL_PAT": plain["pats"][0],
+        "AKOL_2FA_EMAIL": tfa["email"], "AKOL_2FA_PASSWORD": tfa["password"],
+        "AKOL_2FA_TOTP_SECRET": tfa["totpSecret"],
+    }
+    black_box = ("--no-test-control", "--seed", str(seed), "--rate-limit", "100000")
+    with akol_fake(*black_box) as url, akol_fake("--env", "staging", *black_box) as foreign:
+        login = httpx.post(f"{foreign}/api/v1/auth/login",
+                           json={"email": plain["email"], "password": plain["password"]})
+        env["AKOL_FOREIGN_TOKEN"] = login.json()["data"]["token"]
+        # The space-separated form: the root conftest must have registered --target early.
+        result, report = run_suite(tmp_path / "reports", "--target", url, env=env)
+    assert result.returncode == 0, _tail(result)
+    assert report["testControl"] is False
+    clauses = {c["id"]: c for c in report["clauses"]}
+    assert [cid for cid, c in clauses.items() if c["status"] not in ("passed", "skipped")] == [], _tail(result)
+    # What black-box can check, it checks; the rest names what it needs.
+    for cid in ("BEARER-02", "LOGIN-01", "REFRESH-01", "PAT-01", "2FA-02", "ENV-01", "JWT-04", "ROBUST-01"):
+        assert clauses[cid]["status"] == "passed", (cid, clauses[cid]["reason"])
+    for cid in ("TOKEN-02", "LOCK-01", "RATE-01", "PAT-05"):
+        assert clauses[cid]["status"] == "skipped", cid
+    assert clauses["TOKEN-02"]["reason"] == "needs the test clock (/__test__/) or --real-time"
+    assert clauses["LOCK-01"]["reason"].startswith("pass --destructive")
+    # No credential of the run in any report.
+    texts = [(tmp_path / "reports" / name).read_text()
+             for name in ("conformance.json", "conformance.html", "junit.xml")]
+    for value in env.values():
+        assert all(value not in text for text in texts)
+    assert all(value not in result.stdout + result.stderr for value in env.values())
