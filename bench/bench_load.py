@@ -1,12 +1,17 @@
 """Requests/second each load profile sustains against the served fake, next to a raw-tool ceiling.
 
     .venv/bin/python bench/bench_load.py [--users 32] [--seconds 15] [--processes 1]
+                                         [--host URL --fake-pid PID]
 
-Starts `akol-fake` on loopback, provisions accounts and a PAT, then runs each profile with
-Locust (FastHttpUser, answers validated), a bare FastHttpUser and a bare HttpUser on
-GET /agents (the generator's own cost), and `wrk` (apt-get install wrk) on GET /agents and
-POST /auth/login at the same concurrency. CPU use of the generator and of the fake is
-sampled over each run: the side near 100 % of a core is the bottleneck. Prints a table.
+Starts `akol-fake` on loopback (or uses a running fake with test control, --host), provisions
+accounts and a PAT, then runs each profile with Locust (FastHttpUser, answers validated), a
+bare FastHttpUser and a bare HttpUser on GET /agents (the generator's own cost), and `wrk`
+(apt-get install wrk) on GET /agents and POST /auth/login at the same concurrency.
+
+CPU of the generator and of the fake is sampled over each run. A side near 100 % of a core
+is the bottleneck; when neither is, requests wait on something else (latency, or other
+processes on the machine). "us/req" (CPU microseconds per request) does not depend on how
+busy the machine is: 1e6 / us/req is what one core of that side can carry.
 """
 from __future__ import annotations
 
@@ -66,7 +71,7 @@ class Target:
 @dataclass(frozen=True)
 class Cpu:
     """CPU % (100 = one core) of the generator and of the fake over the measured window."""
-    generator: float
+    generator: float | None
     fake: float | None
 
 
@@ -114,7 +119,7 @@ def wait_and_measure(process: subprocess.Popen[bytes] | subprocess.Popen[str], t
                 last = sample
         time.sleep(0.2)
     if first is None or last is None or last[0] <= first[0]:
-        return Cpu(0.0, None)
+        return Cpu(None, None)
     elapsed = last[0] - first[0]
     return Cpu(round(100 * (last[1] - first[1]) / elapsed),
                round(100 * (last[2] - first[2]) / elapsed) if server is not None else None)
@@ -222,7 +227,7 @@ def main() -> int:
           f"{'gen CPU%':>8} {'fake CPU%':>9} {'gen us/req':>10} {'fake us/req':>11}")
     for row in rows:
         print(f"{row.tool:<14} {row.workload:<20} {row.rps:>8.0f} {_fmt(row.p50):>7} {_fmt(row.p95):>7} "
-              f"{_fmt(row.p99):>7} {row.failures:>6} {row.cpu.generator:>8.0f} {_fmt(row.cpu.fake):>9} "
+              f"{_fmt(row.p99):>7} {row.failures:>6} {_fmt(row.cpu.generator):>8} {_fmt(row.cpu.fake):>9} "
               f"{row.cost(row.cpu.generator):>10} {row.cost(row.cpu.fake):>11}")
     return 0
 

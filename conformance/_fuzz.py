@@ -1,7 +1,8 @@
 """Schema-driven fuzzing of the public auth API: schemathesis generates, ``Api`` sends.
 
-Schemathesis 4 turns ``fixtures/openapi.yaml`` into Hypothesis strategies of ``Case``s
-(positive and negative). Each case is serialized by schemathesis itself and sent through
+Per operation: deterministic probes first (schemathesis's coverage cases, and probe strings in
+every string field), then Hypothesis examples from schemathesis's strategies (positive and
+negative). Each case is serialized by schemathesis itself and sent through
 the suite's own ``Api``, so fuzzing reaches whatever target the run has (in-process app or
 URL), every exchange lands in the evidence log and the session-wide 5xx list, and every
 secret goes through the redactor. Responses are judged by schemathesis's own checks.
@@ -37,7 +38,7 @@ from conformance._redact import Redactor
 __all__ = [
     "DEFAULT_EXAMPLES", "EXAMPLES_ENV", "SEED_ENV", "Finding", "Supply", "Variant", "bearer",
     "body_fields", "conformance_failure", "examples", "fuzz", "fuzz_seed", "load_schema",
-    "response_mismatch", "server_error",
+    "response_mismatch", "server_error", "short_headers",
 ]
 
 EXAMPLES_ENV = "AKOL_FUZZ_EXAMPLES"
@@ -48,6 +49,7 @@ _MAX_EXAMPLES = 100_000
 # Where the base URL sits is irrelevant: only the path below /api/v1 is kept.
 _WIRE_BASE = "http://akol.invalid" + API_PREFIX
 _EXCERPT = 600
+_SHOWN_HEADER = 80
 # A header far longer than any credential, yet inside common proxies' 8 KB line limit.
 _LONG_HEADER = 4000
 # Checks of ROBUST-02: the status code is documented, the body and headers match it.
@@ -118,10 +120,12 @@ class Supply(Generic[T]):
 
 @dataclass(frozen=True)
 class Variant:
-    """A way to put a real credential into a generated case; ``apply`` says if it could."""
+    """A way to put a real credential into a generated case; ``apply`` says if it could.
+    ``fields`` are the body fields it overwrites."""
 
     name: str
     apply: Callable[[Case], bool]
+    fields: frozenset[str] = frozenset()
 
 
 def bearer(name: str, token: Callable[[], str | None]) -> Variant:
@@ -135,17 +139,18 @@ def bearer(name: str, token: Callable[[], str | None]) -> Variant:
     return Variant(name, apply)
 
 
-def body_fields(name: str, fields: Callable[[], Mapping[str, str] | None]) -> Variant:
-    """Overlay real values on the generated JSON object body (other bodies stay as generated)."""
+def body_fields(name: str, keys: Sequence[str], values: Callable[[], Mapping[str, str] | None]) -> Variant:
+    """Overlay real values for ``keys`` on the generated JSON object body (other bodies stay as
+    generated)."""
     def apply(case: Case) -> bool:
         if not isinstance(case.body, dict):
             return False
-        values = fields()
-        if values is None:
+        real = values()
+        if real is None:
             return False
-        case.body = {**case.body, **values}
+        case.body = {**case.body, **{k: real[k] for k in keys if k in real}}
         return True
-    return Variant(name, apply)
+    return Variant(name, apply, frozenset(keys))
 
 
 # -- the wire form of a case ---------------------------------------------------------
@@ -262,11 +267,15 @@ def _excerpt(redactor: Redactor, data: bytes | None) -> str:
     return redactor.scrub(text) + suffix
 
 
+def short_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers for a report: a long value (the fuzzer's long header) shown by its length."""
+    return {k: (v if len(v) <= _SHOWN_HEADER else f"{v[:40]}… ({len(v)} chars)") for k, v in headers.items()}
+
+
 def _finding(api: Api, label: str, variant: str, wire: Wire, response: httpx.Response,
              mismatch: str) -> Finding:
     redactor = api.log.redactor
-    headers = {k: (v if len(v) <= 80 else f"{v[:40]}… ({len(v)} chars)")
-               for k, v in redactor.scrub_headers(wire.headers).items()}
+    headers = short_headers(redactor.scrub_headers(wire.headers))
     request = {"method": wire.method, "path": API_PREFIX + redactor.scrub(wire.path),
                "headers": headers, "body": _excerpt(redactor, wire.body)}
     answer = {"status": response.status_code,
@@ -280,61 +289,134 @@ class _Found(Exception):
     """Marks a rejected example so Hypothesis shrinks it."""
 
 
+# Strings that break naive code and that a schema with plain `type: string` rarely yields in a
+# few random examples: non-ASCII, astral, NUL, quoting, blank, long.
+_PROBE_STRINGS = ("é", "𝕏☃", "\x00", "' OR '1'='1", " ", "a" * 5000)
+
+
+_PLAIN = "akol-probe"
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """One deterministic edge case; ``field`` is the body field it puts a probe string in."""
+
+    make: Callable[[], Case]
+    field: str | None = None
+
+
+def _probes(label: str) -> list[_Probe]:
+    """Deterministic edge cases: schemathesis's coverage phase (missing fields, wrong types, wrong
+    media types), then each string field set to each probe string, the others to a plain value
+    so the request gets past basic validation.
+
+    Coverage's unexpected-method probes are left out: answering 501 to an unknown method is
+    standard HTTP, not a server error."""
+    operation = _operation(label)
+    schema = load_schema()
+    coverage = [case for case in schema.iter_coverage_cases(
+                    operation, generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                    generation_config=schema.config.generation_for(operation=operation))
+                if case.method.upper() == operation.method.upper()]
+    probes = [_Probe(lambda case=case: case) for case in coverage]  # type: ignore[misc]
+    template = next((case.body for case in coverage if isinstance(case.body, dict) and case.body
+                     and all(isinstance(v, str) for v in case.body.values())), None)
+    plain = {name: _PLAIN for name in template or {}}
+    for name in plain:
+        probes += [_Probe(functools.partial(operation.Case, body={**plain, name: value},
+                                            media_type="application/json"), name)
+                   for value in _PROBE_STRINGS]
+    return probes
+
+
 def _strategy(label: str) -> Any:
     operation = _operation(label)
     return st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
                      operation.as_strategy(GenerationMode.NEGATIVE))
 
 
+class _Run:
+    """One fuzz run: sends cases, judges the answers, keeps what the verdict rejected."""
+
+    def __init__(self, api: Api, label: str, verdict: Verdict,
+                 advance_clock: Callable[[float], object] | None) -> None:
+        self.api = api
+        self.label = label
+        self.verdict = verdict
+        self.advance_clock = advance_clock
+        self.sent = 0
+        self.findings: list[Finding] = []
+
+    def attempt(self, case: Case, choice: Variant | None, noise: Noise) -> str | None:
+        """Send ``case``; the verdict's objection, or None. Raises ValueError (and kin) for what
+        no HTTP client can put on the wire."""
+        applied = choice is not None and choice.apply(case)
+        wire = Wire.of(case, noise)
+        response = send(self.api, wire)
+        self.sent += 1
+        mismatch = self.verdict(case, response)
+        if response.status_code == 429 and self.advance_clock is not None:
+            self.advance_clock(retry_after_seconds(response))
+        if mismatch is not None:
+            credential = choice.name if choice is not None and applied else "as generated"
+            self.findings.append(_finding(self.api, self.label, credential, wire, response, mismatch))
+        return mismatch
+
+    def smallest(self) -> Finding | None:
+        return min(self.findings, key=lambda f: f.size) if self.findings else None
+
+
+_UNSENDABLE = (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError, ValueError)
+
+
 def fuzz(api: Api, label: str, verdict: Verdict, *, variants: Sequence[Variant] = (),
          advance_clock: Callable[[float], object] | None = None,
          count: int | None = None) -> tuple[int, Finding | None]:
-    """Send ``count`` generated requests to ``label``; return (requests sent, smallest finding).
+    """Probe ``label``, then send ``count`` generated requests; return (requests sent, smallest finding).
 
-    Each example is the generated case as is, or with one of ``variants`` (a real credential)
+    Each request is the case as generated, or with one of ``variants`` (a real credential)
     applied. A 429 is judged like any documented answer; then, given ``advance_clock`` (a test
-    clock), its Retry-After is skipped so later examples reach the endpoint again.
+    clock), its Retry-After is skipped so later requests reach the endpoint again.
     """
-    findings: list[Finding] = []
-    sent = 0
+    run = _Run(api, label, verdict, advance_clock)
+    # Half the requests go as generated: a real credential overrides the fields it sets.
+    options: list[Variant | None] = [*([None] * max(1, len(variants))), *variants]
     limit = count or examples()
-    # Shrinking replays examples; single-use credentials make most replays pass anyway, so past
-    # this many requests the smallest finding so far is the answer. Only shrinking can reach it.
-    budget = 2 * limit + 20
-    options: list[Variant | None] = [None, *variants]
-
-    # Each verdict gets its own stream of examples: the two clauses together cover twice as much.
-    @seed(fuzz_seed() + zlib.crc32(getattr(verdict, "__name__", "").encode()))
-    @settings(max_examples=limit, database=None, deadline=None, derandomize=False,
-              phases=(Phase.explicit, Phase.generate, Phase.shrink), print_blob=False,
-              suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-    @given(case=_strategy(label), choice=st.sampled_from(options), noise=_NOISE)
-    def example(case: Case, choice: Variant | None, noise: Noise) -> None:
-        nonlocal sent
-        if sent >= budget:
-            # Failing without a request lets the shrinker wind down at once.
-            raise _Found("request budget spent")
-        applied = choice is not None and choice.apply(case)
-        try:
-            wire = Wire.of(case, noise)
-            response = send(api, wire)
-        except (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError, ValueError):
-            # Schemathesis can generate what no HTTP client puts on the wire: not a server finding.
-            assume(False)
-            raise
-        sent += 1
-        mismatch = verdict(case, response)
-        if response.status_code == 429 and advance_clock is not None:
-            advance_clock(retry_after_seconds(response))
-        if mismatch is not None:
-            credential = choice.name if choice is not None and applied else "as generated"
-            findings.append(_finding(api, label, credential, wire, response, mismatch))
-            raise _Found(mismatch)
 
     with api.rate_limited():
+        for probe in _probes(label):
+            # A probe string goes as generated and with each credential that leaves its field alone.
+            fitting = [v for v in variants if probe.field is not None and probe.field not in v.fields]
+            for choice in (None, *fitting):
+                try:
+                    run.attempt(probe.make(), choice, Noise())
+                except _UNSENDABLE:
+                    continue
+        # Shrinking replays examples; single-use credentials make most replays pass anyway, so
+        # past this many requests the smallest finding so far is the answer.
+        budget = run.sent + 2 * limit + 20
+
+        @seed(fuzz_seed() + zlib.crc32(getattr(verdict, "__name__", "").encode()))
+        @settings(max_examples=limit, database=None, deadline=None, derandomize=False,
+                  phases=(Phase.explicit, Phase.generate, Phase.shrink), print_blob=False,
+                  suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+        @given(case=_strategy(label), choice=st.sampled_from(options), noise=_NOISE)
+        def example(case: Case, choice: Variant | None, noise: Noise) -> None:
+            if run.sent >= budget:
+                # Failing without a request lets the shrinker wind down at once.
+                raise _Found("request budget spent")
+            try:
+                mismatch = run.attempt(case, choice, noise)
+            except _UNSENDABLE:
+                # Schemathesis can generate what no HTTP client puts on the wire: no server finding.
+                assume(False)
+                raise
+            if mismatch is not None:
+                raise _Found(mismatch)
+
         try:
             example()
         except Exception:  # noqa: BLE001 - _Found, or Hypothesis' Flaky when a replay answered differently
-            if not findings:
+            if not run.findings:
                 raise
-    return sent, (min(findings, key=lambda f: f.size) if findings else None)
+    return run.sent, run.smallest()

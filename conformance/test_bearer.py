@@ -98,14 +98,15 @@ def _expect_challenges(responses: dict[str, httpx.Response]) -> None:
 
 @pytest.mark.clause("BEARER-06")
 def test_every_401_challenges(api: Api, account: Account, login: Login, observe: Observe) -> None:
+    # The wrong password first: the logins after it reset the account's failure count.
+    responses = {"login with a wrong password": api.login(account.email, account.password + "-not-it")}
     live = login()
-    responses = {"no Authorization header": _agents(api, None),
-                 "refresh token as Bearer": api.agents(token=live.refresh_token)}
+    responses |= {"no Authorization header": _agents(api, None),
+                  "refresh token as Bearer": api.agents(token=live.refresh_token)}
     responses |= _statuses(api, _MISSING_PREFIX, live.token)
     responses |= _statuses(api, _OTHER_SCHEMES, live.token)
     responses["logout without a token"] = api.request("POST", "/auth/logout")
     responses["logout with a garbage token"] = api.logout(_GARBAGE_TOKEN)
-    responses["login with a wrong password"] = api.login(account.email, account.password + "-not-it")
     responses["refresh with a garbage token"] = api.refresh(_GARBAGE_TOKEN)
     logged_out = login()
     if 200 <= api.logout(logged_out.token).status_code < 300:  # else LOGOUT-01 reports it

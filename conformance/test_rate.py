@@ -1,6 +1,7 @@
 """RATE — the IP-level login rate limit (429)."""
 from __future__ import annotations
 
+import email.utils
 import itertools
 from collections.abc import Callable, Iterator
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 
 from conformance._checks import expect, expect_status
-from conformance._client import Api
+from conformance._client import Api, retry_after_seconds
 from conformance._clock import Clock
 from conformance._ratelimit import Burst, UnknownEmails, trip, wait_out
 from conformance._settings import Settings
@@ -17,8 +18,6 @@ pytestmark = pytest.mark.destructive
 
 _SPOOF_HEADERS = ("X-Forwarded-For", "X-Real-IP")
 _WRONG = "wrong-password"
-
-
 # Longer than any plausible login-limit window: a jump this far starts the burst on an empty window.
 _FRESH_WINDOW_SECONDS = 3600.0
 
@@ -55,8 +54,9 @@ def _observe_threshold(observe: Callable[[str, object], None], name: str, burst:
 
 
 def _spoofed_ips() -> Iterator[str]:
-    for a, b in itertools.product(range(1, 255), repeat=2):
-        yield f"198.51.{a}.{b}"
+    """Documentation addresses (RFC 5737), cycled: a fresh claimed client for every attempt."""
+    return itertools.cycle(f"{net}.{host}" for net in ("192.0.2", "198.51.100", "203.0.113")
+                           for host in range(1, 255))
 
 
 @pytest.mark.clause("RATE-01")
@@ -76,15 +76,35 @@ def test_rate_limit_is_per_ip(api, settings, emails, observe) -> None:
     _limited(burst, settings)
 
 
+def _valid_retry_after(value: str) -> bool:
+    """RFC 9110 §10.2.3: delay-seconds (digits) or an HTTP-date."""
+    value = value.strip()
+    if value.isdigit():
+        return True
+    try:
+        return email.utils.parsedate_to_datetime(value) is not None
+    except (TypeError, ValueError):
+        return False
+
+
 @pytest.mark.clause("RATE-03")
-def test_429_has_retry_after(api, settings, emails, observe) -> None:
+def test_429_has_retry_after(api, clock, settings, emails, observe) -> None:
     with api.rate_limited():
         burst = trip(lambda n: api.login(emails(n), _WRONG), settings.max_rate_attempts)
-    limited = _limited(burst, settings)
-    value = limited.headers.get("Retry-After")
-    observe("retry_after", value)
-    expect(value is not None and value.strip() != "",
-           expected="a Retry-After header on the 429", observed={"header names": sorted(limited.headers)})
+        limited = _limited(burst, settings)
+        value = limited.headers.get("Retry-After")
+        observe("retry_after", value)
+        expect(value is not None and _valid_retry_after(value),
+               expected="a Retry-After header on the 429: delay-seconds or an HTTP-date",
+               observed={"Retry-After": value} if value is not None else {"header names": sorted(limited.headers)})
+        if not clock.controllable:
+            return
+        # Honest value: once it has passed on the server, the client may log in again.
+        clock.advance(retry_after_seconds(limited) + 1)
+        after = api.login(emails(0), _WRONG)
+    observe("retry_after_honoured", after.status_code != 429)
+    expect(after.status_code != 429, expected="no 429 once the Retry-After time has passed (test clock)",
+           observed={"status": after.status_code})
 
 
 @pytest.mark.clause("RATE-04")

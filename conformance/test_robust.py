@@ -94,19 +94,19 @@ class _Credentials:
     def variants(self, label: str) -> list[Variant]:
         fuzz = _fuzz()
         if label == _LOGIN:
-            return [fuzz.body_fields("the plain account's email and password",
-                                      lambda: self.email_password("account")),
-                    fuzz.body_fields("the 2FA account's email and password",
-                                      lambda: self.email_password("tfa_account"))]
+            return [fuzz.body_fields("the plain account's email and password", ("email", "password"),
+                                     lambda: self.email_password("account")),
+                    fuzz.body_fields("the 2FA account's email and password", ("email", "password"),
+                                     lambda: self.email_password("tfa_account"))]
         if label == "POST /auth/verify-2fa":
-            # One pendingToken takes the wrong codes; each valid code needs its own.
-            return [fuzz.body_fields("a live pendingToken",
-                                      fuzz.Supply(lambda: self.pending(with_code=False), fresh=1)),
-                    fuzz.body_fields("a live pendingToken and its valid TOTP code",
-                                      fuzz.Supply(lambda: self.pending(with_code=True), fresh=_FRESH_LOGINS))]
+            # Wrong codes spend a pendingToken (2FA-06) and each valid code needs its own.
+            return [fuzz.body_fields("a live pendingToken", ("pendingToken",),
+                                     fuzz.Supply(lambda: self.pending(with_code=False), fresh=_FRESH_LOGINS)),
+                    fuzz.body_fields("a live pendingToken and its valid TOTP code", ("pendingToken", "code"),
+                                     fuzz.Supply(lambda: self.pending(with_code=True), fresh=_FRESH_LOGINS))]
         if label == "POST /auth/refresh":
-            return [fuzz.body_fields("a live refresh token (a throwaway login)",
-                                      fuzz.Supply(self.refresh_body, fresh=_FRESH_LOGINS))]
+            return [fuzz.body_fields("a live refresh token (a throwaway login)", ("refreshToken",),
+                                     fuzz.Supply(self.refresh_body, fresh=_FRESH_LOGINS))]
         if label == "POST /auth/logout":
             return [fuzz.bearer("a live access token (a throwaway login)",
                                  fuzz.Supply(self.access_token, fresh=_FRESH_LOGINS))]
@@ -159,7 +159,9 @@ def test_no_request_of_the_session_answered_5xx(server_errors: Sequence[dict[str
                                                 observe: Observe) -> None:
     """Last of the session: every request any clause sent so far, fuzzing included."""
     observe("server errors seen", len(server_errors))
+    shown = [{**exchange, "requestHeaders": _fuzz().short_headers(exchange.get("requestHeaders", {}))}
+             for exchange in server_errors[:_SHOWN_SERVER_ERRORS]]
     expect(not server_errors,
            expected="no 5xx answer to any request the suite sent",
-           observed={"count": len(server_errors), "first": list(server_errors[:_SHOWN_SERVER_ERRORS])},
+           observed={"count": len(server_errors), "first": shown},
            what="all requests of this session")

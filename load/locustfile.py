@@ -7,8 +7,9 @@
 Profiles: LoginUser, RefreshUser, SessionUser, PatUser (see their modules). Without --host
 the reference fake is started on a free loopback port, provisioned, and stopped at exit.
 Every run writes reports/load-summary.json (--summary-file); add Locust's own
-``--html reports/load.html --csv reports/load`` for its reports. For the knee, run the
-same profiles through load/stepfile.py.
+``--html reports/load.html --csv reports/load`` for its reports. Exit code 3 means a gate
+(--p95-ms, --max-fail-ratio) was exceeded; the log names it with the observed figure.
+For the knee, run the same profiles through load/stepfile.py.
 """
 from __future__ import annotations
 

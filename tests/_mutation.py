@@ -24,10 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from conformance._catalog import CLAUSES
 from tests._mutation_probe import PROBE_ENV
@@ -277,9 +277,9 @@ def suite_command(
 def family_modules(out_dir: Path, timeout: float = SUITE_TIMEOUT) -> dict[str, tuple[str, ...]]:
     """Which test modules hold each family's clauses, from one `--collect-only` run.
 
-    A family's run collects only these: importing every module (test_robust.py pulls in
-    schemathesis) would cost each run ~2 s of CPU. Empty when collection fails: runs then
-    collect the whole suite, and the correct-fake run reports the collection error.
+    A family's run collects only these, so no run pays for another family's imports (a test
+    module importing schemathesis at its top cost every run ~1 s of CPU). Empty when collection
+    fails: runs then collect the whole suite, and the correct-fake run reports the error.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     probe = out_dir / "collect.jsonl"
@@ -296,17 +296,50 @@ def family_modules(out_dir: Path, timeout: float = SUITE_TIMEOUT) -> dict[str, t
     return {family: tuple(sorted(paths)) for family, paths in modules.items()}
 
 
+class _Live:
+    """The matrix's running processes, so an interrupted matrix stops them (each in its own session)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[Any]] = set()
+
+    @contextmanager
+    def started(self, cmd: Sequence[str], env: Mapping[str, str], **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(env), start_new_session=True, **popen)
+        with self._lock:
+            self._procs.add(proc)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                kill(proc)
+            with self._lock:
+                self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            kill(proc)
+
+
+def kill(proc: subprocess.Popen[Any]) -> None:
+    """Kill the process group of a process this module started (its own session), and reap it."""
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+_LIVE = _Live()
+
+
 def _run_bounded(cmd: Sequence[str], env: Mapping[str, str], log: Path, timeout: float) -> int | None:
     """Run to completion within `timeout` (exit code), else kill its process group (None)."""
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    with log.open("w", encoding="utf-8") as out, _LIVE.started(cmd, env, stdout=out, stderr=subprocess.STDOUT) as proc:
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            kill(proc)
             return None
 
 
@@ -374,7 +407,7 @@ def run_suite(
     return SuiteRun(clauses=clauses, skipped_summary=skipped, **common)
 
 
-def _read_url(proc: subprocess.Popen[str], timeout: float) -> str:
+def _read_url(proc: subprocess.Popen[str], timeout: float, log: Path) -> str:
     """The URL the server prints on start-up, read within `timeout`."""
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
@@ -384,7 +417,9 @@ def _read_url(proc: subprocess.Popen[str], timeout: float) -> str:
         if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
             break
         line = proc.stdout.readline()
-        if not line:
+        if not line:  # it closed stdout, so it is exiting: the exit code and the log say why
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
             break
         seen.append(line.strip())
         match = _URL.search(line)
@@ -392,29 +427,25 @@ def _read_url(proc: subprocess.Popen[str], timeout: float) -> str:
             return match.group(0)
     raise RuntimeError(
         f"expected the server to print its URL within {timeout:.0f} s; it printed {seen[-3:] or 'nothing'}"
-        f" (exit code {proc.poll()})"
+        f" (exit code {proc.poll()}, see {log})"
     )
 
 
 @contextmanager
 def served(cmd: Sequence[str], log: Path, env: Mapping[str, str]) -> Iterator[str]:
     """Start a server process that prints its URL; yield the URL; stop the process."""
-    with log.open("w", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=dict(env), stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
-        )
+    with log.open("w", encoding="utf-8") as err, _LIVE.started(
+        cmd, env, stdout=subprocess.PIPE, stderr=err, text=True
+    ) as proc:
         try:
-            url = _read_url(proc, SERVER_START_TIMEOUT)
+            url = _read_url(proc, SERVER_START_TIMEOUT, log)
             # Keep draining stdout so a chatty server can never block on a full pipe.
             threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
             yield url.rstrip("/")
         finally:
-            proc.terminate()
-            try:
+            proc.terminate()  # a graceful stop first; `started` kills it if that takes too long
+            with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def mutant_server_command(name: str, env: str | None = None) -> list[str]:
@@ -509,13 +540,18 @@ def run_matrix(
                 timeout=timeout)))
             for m in chosen
         }
-        results = []
-        for m in chosen:
-            verdicts: dict[Mode, Verdict] = {"inprocess": judge(m, inproc_futs[m.name].result())}
-            if m.name in http_futs:
-                verdicts["http"] = judge(m, http_futs[m.name].result())
-            results.append(MutantResult(m, verdicts))
-        control_results = {mode: check_control(f.result()) for mode, f in control_futs.items()}
+        try:
+            results = []
+            for m in chosen:
+                verdicts: dict[Mode, Verdict] = {"inprocess": judge(m, inproc_futs[m.name].result())}
+                if m.name in http_futs:
+                    verdicts["http"] = judge(m, http_futs[m.name].result())
+                results.append(MutantResult(m, verdicts))
+            control_results = {mode: check_control(f.result()) for mode, f in control_futs.items()}
+        except BaseException:  # Ctrl-C included: drop queued runs and stop the running ones
+            pool.shutdown(wait=False, cancel_futures=True)
+            _LIVE.kill_all()
+            raise
     return MatrixResult(
         mutants=tuple(results),
         controls=control_results,

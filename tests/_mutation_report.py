@@ -20,7 +20,9 @@ def _percent(result: MatrixResult) -> str:
 
 
 def _short(nodeid: str) -> str:
-    return nodeid.rsplit("/", 1)[-1]
+    """`test_x.py::test_y[param]` from `conformance/test_x.py::test_y[param]`, safe in a table cell."""
+    path, sep, rest = nodeid.partition("::")
+    return (path.rsplit("/", 1)[-1] + sep + rest).replace("|", "\\|")
 
 
 def _run_json(verdict: Verdict, clause: str) -> dict[str, Any]:

@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except LookupError as exc:
         parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted: the running suite processes were stopped, no report written", file=sys.stderr)
+        return 130
     as_json, as_md = write_reports(result, args.report_dir)
     print(f"\n{readme_block(result).splitlines()[0]}\nwall {result.wall_seconds:.1f} s; wrote {as_json} and {as_md}")
     if args.update_readme:

@@ -27,6 +27,7 @@ from tests._mutation import (
 )
 from tests._mutation_probe import PROBE_ENV
 from tests._mutation_report import (
+    _short,
     README_END,
     README_START,
     read_readme_block,
@@ -209,3 +210,9 @@ def test_suite_env_drops_steering_variables(monkeypatch: pytest.MonkeyPatch) -> 
     env = suite_env("some-mutant")
     assert "AKOL_TARGET" not in env and "PYTEST_ADDOPTS" not in env
     assert env["AKOL_MUTANT"] == "some-mutant"
+
+
+def test_table_cells_keep_parametrized_test_names_whole() -> None:
+    assert _short("conformance/test_robust.py::test_fuzz[POST /auth/verify-2fa]") == (
+        "test_robust.py::test_fuzz[POST /auth/verify-2fa]")
+    assert _short("conformance/test_a.py::t[x|y]") == "test_a.py::t[x\\|y]"

@@ -87,3 +87,20 @@ def test_ctrl_c_stops_cleanly() -> None:
     _, stderr = served.process.communicate(timeout=10)
     assert served.process.returncode == 0
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+def test_serve_runs_any_app_with_its_own_banner_and_stops_cleanly() -> None:
+    code = ("from akol_fake import create_app; from akol_fake.cli import serve; "
+            "serve(create_app(env='qa'), port=0, banner='custom {url} ready')")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        assert line.startswith("custom http://127.0.0.1:") and line.endswith(" ready\n")
+        url = line.split()[1]
+        assert httpx.get(f"{url}/__test__/clock", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in stderr

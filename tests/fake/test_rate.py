@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from akol_fake import Policy, create_app
 from tests.fake.conftest import API, Fake, bearer
 
 
@@ -75,3 +76,9 @@ def test_pats_and_other_endpoints_are_not_rate_limited(fake: Fake, user: dict[st
         assert client.get(f"{API}/agents", headers=bearer(pat)).status_code == 200
     refreshed = client.post(f"{API}/auth/refresh", json={"refreshToken": session["refreshToken"]})
     assert refreshed.status_code == 200
+
+
+def test_a_zero_limit_refuses_everything_with_a_full_window() -> None:
+    fake = Fake(create_app(Policy(hash_iterations=1000, rate_limit=0)))
+    response = _attempt(fake.client(), "n@akol.test")
+    assert (response.status_code, response.headers["retry-after"]) == (429, "60")

@@ -55,3 +55,15 @@ def test_a_fake_that_cannot_start_is_reported_with_its_output(tmp_path: Path) ->
     assert "the reference fake" in finished.output and "exited with code" in finished.output
     assert "--hash-iterations" in finished.output  # the fake's own complaint is passed on
     assert finished.summary == {}
+
+
+def test_real_target_options_without_host_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("a@x.io,pw\n")
+    run = LocustRun(tmp_path, "--headless", "-u", "1", "-t", "1s", "--accounts-file", str(accounts), "LoginUser")
+
+    finished = run.finish(timeout=30)
+
+    assert finished.returncode == 1
+    assert "--accounts-file, --pat and --pats-file are for a real --host" in finished.output
+    assert "started akol-fake" not in finished.output

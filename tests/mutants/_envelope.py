@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.mutants._asgi import Answer, Scope
 
-__all__ = ["edit_data", "error_code", "error_message", "replace_error", "request_header"]
+__all__ = ["edit_data", "error_code", "replace_error", "request_header"]
 
 
 def request_header(scope: Scope, name: str) -> str | None:
@@ -22,21 +22,12 @@ def _body(answer: Answer) -> Any:
         return None
 
 
-def _error_field(answer: Answer, name: str) -> str | None:
-    body = _body(answer)
-    error = body.get("error") if isinstance(body, dict) else None
-    value = error.get(name) if isinstance(error, dict) else None
-    return value if isinstance(value, str) else None
-
-
 def error_code(answer: Answer) -> str | None:
     """`error.code` of an error envelope, None for anything else."""
-    return _error_field(answer, "code")
-
-
-def error_message(answer: Answer) -> str:
-    """`error.message` of an error envelope, "" for anything else."""
-    return _error_field(answer, "message") or ""
+    body = _body(answer)
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def replace_error(answer: Answer, status: int, code: str, message: str) -> None:

@@ -1,8 +1,9 @@
 """LOGIN mutants: POST /auth/login's answers, each broken once."""
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from akol_fake import AuthService
@@ -10,9 +11,9 @@ from akol_fake._errors import Denied
 from akol_fake._service import PendingLogin, Session
 from akol_fake._store import User
 
-from tests.mutants._asgi import Answer, Editor, Scope, on_path, rewrite_responses
+from tests.mutants._asgi import Answer, Editor, Message, Scope, on_path, rewrite_responses
 from tests.mutants._base import ASGIApp, Mutant
-from tests.mutants._envelope import edit_data, error_code, error_message, replace_error
+from tests.mutants._envelope import edit_data, error_code, replace_error, request_header
 
 
 def _bad_credentials(*, known: bool, answer: Callable[[], Denied]) -> type[AuthService]:
@@ -65,16 +66,83 @@ def _generic_message(scope: Scope, answer: Answer) -> None:
         replace_error(answer, 401, "invalid_credentials", "Invalid credentials")
 
 
-def _crash_when(matches: Callable[[Answer], bool]) -> Editor:
-    """The request the correct fake refused with a 4xx crashes instead (500)."""
-    def editor(scope: Scope, answer: Answer) -> None:
-        if 400 <= answer.status < 500 and matches(answer):
-            replace_error(answer, 500, "internal_error", "Internal Server Error")
-    return editor
+_MAX_CHUNKS = 100_000  # a cap on reading one request body (uvicorn sends 64 KiB chunks)
 
 
-def _message_says(*fragments: str) -> Callable[[Answer], bool]:
-    return lambda answer: any(f in error_message(answer) for f in fragments)
+def _crash_on_login_body(crashes: Callable[[str, bytes], bool]) -> Callable[[ASGIApp], ASGIApp]:
+    """Login requests whose (content type, body) `crashes` says so answer 500; others reach the fake."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
+                          send: Callable[[Message], Awaitable[None]]) -> None:
+            if scope["type"] != "http" or not str(scope.get("path", "")).endswith("/auth/login"):
+                await app(scope, receive, send)
+                return
+            chunks: list[bytes] = []
+            for _ in range(_MAX_CHUNKS):
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+            if crashes(request_header(scope, "content-type") or "", body):
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-type", b"text/plain")]})
+                await send({"type": "http.response.body", "body": b"Internal Server Error"})
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await app(scope, replay, send)
+
+        wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
+        return wrapped
+
+    return wrap
+
+
+_UNPARSABLE = object()
+_LIMIT = 64 * 1024  # the fake's body limit
+
+
+def _parsed(body: bytes) -> object:
+    """The decoded JSON body, or _UNPARSABLE."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _UNPARSABLE
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "application/json"
+
+
+def _malformed_json(content_type: str, body: bytes) -> bool:
+    return _is_json(content_type) and bool(body.strip()) and _parsed(body) is _UNPARSABLE
+
+
+def _non_object_json(content_type: str, body: bytes) -> bool:
+    value = _parsed(body)
+    return value is not _UNPARSABLE and not isinstance(value, dict)
+
+
+def _mistyped_field(content_type: str, body: bytes) -> bool:
+    value = _parsed(body)
+    return isinstance(value, dict) and any(isinstance(value.get(f), (dict, list)) for f in ("email", "password"))
+
+
+def _huge(content_type: str, body: bytes) -> bool:
+    return len(body) > _LIMIT
+
+
+def _wrong_content_type(content_type: str, body: bytes) -> bool:
+    return bool(body.strip()) and not _is_json(content_type)
 
 
 def _drop_cache_control(scope: Scope, answer: Answer) -> None:
@@ -111,17 +179,17 @@ MUTANTS: list[Mutant] = [
            service=_bad_credentials(known=False, answer=lambda: Denied(
                401, "unknown_email", "Invalid email or password"))),
     Mutant("login-500-on-malformed-json", "LOGIN-04", "a body that is not valid JSON answers 500",
-           wrap=_login_editor(_crash_when(_message_says("not valid JSON"))), http=True),
+           wrap=_crash_on_login_body(_malformed_json), http=True),
     Mutant("login-500-on-non-object-json", "LOGIN-04",
            "valid JSON that is not an object (array, string, number, null) answers 500",
-           wrap=_login_editor(_crash_when(_message_says("expected a JSON object")))),
+           wrap=_crash_on_login_body(_non_object_json)),
     Mutant("login-500-on-mistyped-field", "LOGIN-04",
            "an object or array where a string field belongs answers 500 (e.g. email.strip() on a dict)",
-           wrap=_login_editor(_crash_when(_message_says("got a dict", "got a list")))),
+           wrap=_crash_on_login_body(_mistyped_field)),
     Mutant("login-500-on-huge-body", "LOGIN-04", "a body over the size limit answers 500, not 413",
-           wrap=_login_editor(_crash_when(lambda answer: answer.status == 413))),
+           wrap=_crash_on_login_body(_huge)),
     Mutant("login-500-on-wrong-content-type", "LOGIN-04", "a non-JSON Content-Type answers 500, not 415",
-           wrap=_login_editor(_crash_when(lambda answer: answer.status == 415))),
+           wrap=_crash_on_login_body(_wrong_content_type)),
     Mutant("unknown-email-skips-hashing", "LOGIN-05",
            "an unknown email returns before hashing the password: measurably faster",
            service=_UnknownEmailSkipsHashing),

@@ -1,7 +1,7 @@
 """RATE mutants: the IP-level login rate limit, each broken once."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from akol_fake import AuthService
 from akol_fake import _errors as err
@@ -17,12 +17,22 @@ class _PerAccount(AuthService):
     def _check_rate(self, socket_ip: str, headers: Mapping[str, str]) -> None:
         return None
 
+    def login_key(self, email: str, socket_ip: str) -> str:
+        return "email:" + self.normalize_email(email)
+
     def login(self, email: str, password: str, *, socket_ip: str,
               headers: Mapping[str, str]) -> Session | PendingLogin:
-        retry_after = self.rate_limit_hit("email:" + self.normalize_email(email))
+        retry_after = self.rate_limit_hit(self.login_key(email, socket_ip))
         if retry_after is not None:
             raise err.rate_limited(retry_after)
         return super().login(email, password, socket_ip=socket_ip, headers=headers)
+
+
+class _PerIpAndAccount(_PerAccount):
+    """The common "ip + email" limiter key: one client spreading over emails never trips it."""
+
+    def login_key(self, email: str, socket_ip: str) -> str:
+        return f"{socket_ip}|{self.normalize_email(email)}"
 
 
 class _KnownEmailsOnly(AuthService):
@@ -45,13 +55,16 @@ class _TrustsRealIp(AuthService):
         return headers.get("x-real-ip", "").strip() or socket_ip
 
 
-def _drop_retry_after(scope: Scope, answer: Answer) -> None:
-    if answer.status == 429:
-        answer.drop_header("Retry-After")
+def _retry_after(value: str | None) -> Callable[[ASGIApp], ASGIApp]:
+    """A wrapper that replaces the Retry-After of login 429s with ``value`` (None: drops it)."""
 
+    def edit(scope: Scope, answer: Answer) -> None:
+        if answer.status == 429:
+            answer.drop_header("Retry-After")
+            if value is not None:
+                answer.headers.append((b"retry-after", value.encode("latin-1")))
 
-def _no_retry_after(app: ASGIApp) -> ASGIApp:
-    return rewrite_responses(app, on_path("/auth/login", _drop_retry_after))
+    return lambda app: rewrite_responses(app, on_path("/auth/login", edit))
 
 
 MUTANTS: list[Mutant] = [
@@ -63,8 +76,16 @@ MUTANTS: list[Mutant] = [
            service=_PerAccount),
     Mutant("rate-known-emails-only", "RATE-02", "attempts on unknown emails are never counted",
            service=_KnownEmailsOnly),
+    Mutant("rate-ip-and-email-key", "RATE-02",
+           "the limit is keyed by client and email together: spreading over emails never trips it",
+           service=_PerIpAndAccount),
     Mutant("rate-no-retry-after", "RATE-03", "a 429 carries no Retry-After header",
-           wrap=_no_retry_after, http=True),
+           wrap=_retry_after(None), http=True),
+    Mutant("rate-retry-after-with-unit", "RATE-03", 'Retry-After says "60s", which is no delay-seconds',
+           wrap=_retry_after("60s")),
+    Mutant("rate-retry-after-too-short", "RATE-03",
+           "Retry-After always says 1 s while the window keeps the client out for longer",
+           wrap=_retry_after("1")),
     Mutant("rate-trusts-x-forwarded-for", "RATE-04",
            "the limit is keyed by the client-supplied X-Forwarded-For", service=_TrustsForwardedFor),
     Mutant("rate-trusts-x-real-ip", "RATE-04",

@@ -86,12 +86,15 @@ def test_missing_credentials_skip_naming_the_variables(suite: Suite, monkeypatch
         result = suite.run(f"--target={url}")
     assert result.ret == 0
     reasons = {c["id"]: c["reason"] for c in suite.report()["clauses"] if c["tests"]}
+    no_control = " (the target has no test control, /__test__/)"
     assert reasons == {
-        "LOGIN-01": "needs a plain account: set AKOL_EMAIL and AKOL_PASSWORD (the target has no test control, /__test__/)",
-        "2FA-01": "needs a 2FA account and its TOTP secret: set AKOL_2FA_TOTP_SECRET (the target has no test control, /__test__/)",
-        "PAT-01": "needs a personal access token: set AKOL_PAT (the target has no test control, /__test__/)",
-        "ENV-01": "needs a token from another environment: pass --foreign-target URL (a deployment with /__test__/) or set AKOL_FOREIGN_TOKEN",
-        "LOCK-01": f"pass --destructive to run lockout/rate-limit checks (they lock an account or trip the IP limit of {url})",
+        "LOGIN-01": "needs a plain account: set AKOL_EMAIL and AKOL_PASSWORD" + no_control,
+        "2FA-01": "needs a 2FA account and its TOTP secret: set AKOL_2FA_TOTP_SECRET" + no_control,
+        "PAT-01": "needs a personal access token: set AKOL_PAT" + no_control,
+        "ENV-01": "needs a token from another environment: pass --foreign-target URL "
+                  "(a deployment with /__test__/) or set AKOL_FOREIGN_TOKEN",
+        "LOCK-01": "pass --destructive to run lockout/rate-limit checks "
+                   f"(they lock an account or trip the IP limit of {url})",
         "PAT-04": "target has no /__test__/ test-control protocol (GET /__test__/clock did not answer 200)",
     }
 

@@ -5,6 +5,8 @@ import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
+import pytest
+
 from conformance._catalog import CLAUSES
 from tests.plugin.conftest import Suite
 
@@ -61,7 +63,8 @@ def test_json_has_exactly_the_interface_format(suite: Suite) -> None:
     assert by_id["BEARER-01"]["evidence"] == []  # evidence is for failures
     failed = by_id["BEARER-02"]
     assert failed["status"] == "failed"
-    assert failed["reason"].startswith("agents with a <token> & co: expected status 200; observed GET /api/v1/agents answered 401")
+    assert failed["reason"].startswith(
+        "agents with a <token> & co: expected status 200; observed GET /api/v1/agents answered 401")
     assert [set(e) for e in failed["evidence"]] == [EXCHANGE_KEYS]
     assert failed["evidence"][0]["status"] == 401 and failed["evidence"][0]["test"] == "test_bearer.py::test_must_fails"
     assert by_id["BEARER-06"]["status"] == "failed"  # a warning, but failed in the report
@@ -138,6 +141,3 @@ def test_b():
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert suite.clause("BEARER-01")["status"] == "passed"
     assert (suite.report_dir / "junit.xml").exists() and (suite.report_dir / "conformance.html").exists()
-
-
-import pytest  # noqa: E402  (used by the test above only)

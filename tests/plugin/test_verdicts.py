@@ -147,3 +147,18 @@ def test_boom(api):
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_zzz.py::test_boom PASSED*", "*test_robust.py::test_no_5xx PASSED*"])
     assert suite.clause("ROBUST-01")["observed"] == {"count": 1}
+
+
+def test_should_error_in_setup_is_a_warning_unless_strict(suite: Suite) -> None:
+    suite.pytester.makepyfile(test_e='''
+import pytest
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture exploded")
+@pytest.mark.clause("BEARER-06")
+def test_x(broken):
+    pass
+''')
+    assert suite.run().ret == 0
+    assert suite.clause("BEARER-06")["status"] == "error"
+    assert suite.run("--strict").ret == pytest.ExitCode.TESTS_FAILED
