@@ -43,7 +43,8 @@ def main() -> int:
     }
     for label, cmd in variants.items():
         samples = [_cpu_of(cmd) for _ in range(args.repeat)]
-        print(f"{label:<36} median {statistics.median(samples):5.2f} s CPU  (samples {', '.join(f'{s:.2f}' for s in samples)})")
+        shown = ", ".join(f"{s:.2f}" for s in samples)
+        print(f"{label:<36} median {statistics.median(samples):5.2f} s CPU  (samples {shown})")
     return 0
 
 

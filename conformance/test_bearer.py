@@ -91,7 +91,8 @@ def _expect_challenges(responses: dict[str, httpx.Response]) -> None:
     """Every 401 among `responses` carries a Bearer challenge."""
     __tracebackhide__ = True
     missing = {name: r.headers.get("www-authenticate") for name, r in responses.items()
-               if r.status_code == 401 and not _BEARER_CHALLENGE.search(r.headers.get("www-authenticate", ""))}
+               if r.status_code == 401
+               and not _BEARER_CHALLENGE.search(r.headers.get("www-authenticate", ""))}
     expect(not missing, expected="WWW-Authenticate: Bearer … on every 401",
            observed={"WWW-Authenticate of each 401 without a Bearer challenge": missing})
 

@@ -33,7 +33,8 @@ def test_logout_with_valid_token(api: Api, login: Login) -> None:
 @pytest.mark.clause("LOGOUT-02")
 def test_logged_out_token_rejected_at_once(api: Api, login: Login) -> None:
     session = _logged_out(api, login)
-    expect_status(api.agents(token=session.token), 401, what="the logged-out access token, right after logout")
+    expect_status(api.agents(token=session.token), 401,
+                  what="the logged-out access token, right after logout")
 
 
 @pytest.mark.clause("LOGOUT-02")

@@ -41,7 +41,8 @@ def test_access_token_expiry(api: Api, login: Login, clock: Clock, settings: Set
     early, late = ACCESS_TTL - settings.skew, ACCESS_TTL + settings.skew
     observe("checked_at", {"accepted": f"T+{early:g}", "rejected": f"T+{late:g}"})
     advance_to(clock, issued + early, f"T+{early:g}")
-    expect_status(api.agents(token=session.token), 200, what=f"the access token at T+{early:g} (900 − skew)")
+    expect_status(api.agents(token=session.token), 200,
+                  what=f"the access token at T+{early:g} (900 − skew)")
     advance_to(clock, issued + late, f"T+{late:g}")
     expect_status(api.agents(token=session.token), 401, what=f"the access token at T+{late:g} (900 + skew)")
 

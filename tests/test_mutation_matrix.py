@@ -12,7 +12,14 @@ import pytest
 
 from conformance._catalog import CLAUSES
 from tests._mutation import ROOT, MatrixResult, run_matrix
-from tests._mutation_report import README_END, README_START, UPDATE_COMMAND, read_readme_block, readme_block, write_reports
+from tests._mutation_report import (
+    README_END,
+    README_START,
+    UPDATE_COMMAND,
+    read_readme_block,
+    readme_block,
+    write_reports,
+)
 from tests.mutants import CATALOG
 
 REPORTS = ROOT / "reports"

@@ -16,8 +16,8 @@ from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import edit_data, error_code, replace_error, request_header
 
 
-def _bad_credentials(*, known: bool, answer: Callable[[], Denied]) -> type[AuthService]:
-    """A service whose "Invalid email or password" becomes `answer()` for known (or unknown) emails."""
+def _bad_credentials(*, known: bool, answer: Callable[[str], Denied]) -> type[AuthService]:
+    """A service whose "Invalid email or password" becomes `answer(email)` for known (or unknown) emails."""
 
     class BadCredentials(AuthService):
         def login(self, email: str, password: str, *, socket_ip: str,
@@ -26,7 +26,7 @@ def _bad_credentials(*, known: bool, answer: Callable[[], Denied]) -> type[AuthS
                 return super().login(email, password, socket_ip=socket_ip, headers=headers)
             except Denied as denied:
                 if denied.code == "invalid_credentials" and (self.find_user(email) is not None) == known:
-                    raise answer() from None
+                    raise answer(email) from None
                 raise
 
     return BadCredentials
@@ -134,7 +134,8 @@ def _non_object_json(content_type: str, body: bytes) -> bool:
 
 def _mistyped_field(content_type: str, body: bytes) -> bool:
     value = _parsed(body)
-    return isinstance(value, dict) and any(isinstance(value.get(f), (dict, list)) for f in ("email", "password"))
+    fields = ("email", "password")
+    return isinstance(value, dict) and any(isinstance(value.get(f), (dict, list)) for f in fields)
 
 
 def _huge(content_type: str, body: bytes) -> bool:
@@ -157,27 +158,34 @@ def _no_cache_instead_of_no_store(scope: Scope, answer: Answer) -> None:
 
 
 MUTANTS: list[Mutant] = [
-    Mutant("login-plan-missing", "LOGIN-01", "data.user has no plan", wrap=_login_editor(_drop_user_field("plan"))),
+    Mutant("login-plan-missing", "LOGIN-01", "data.user has no plan",
+           wrap=_login_editor(_drop_user_field("plan"))),
     Mutant("login-email-not-echoed", "LOGIN-01", "data.user has no email",
            wrap=_login_editor(_drop_user_field("email"))),
     Mutant("login-opaque-refresh-token", "LOGIN-01",
            "data.refreshToken is an opaque random string, not a JWT",
            wrap=_login_editor(_on_success(_opaque_refresh))),
     Mutant("wrong-password-403", "LOGIN-02", "a wrong password answers 403 'Wrong password'",
-           service=_bad_credentials(known=True, answer=lambda: Denied(403, "wrong_password", "Wrong password"))),
+           service=_bad_credentials(known=True, answer=lambda _: Denied(
+               403, "wrong_password", "Wrong password"))),
     Mutant("invalid-credentials-generic-message", "LOGIN-02",
            "bad credentials answer 401 'Invalid credentials' (not the page's message), for every email",
            wrap=_login_editor(_generic_message)),
     Mutant("unknown-email-404", "LOGIN-03", "an unknown email answers 404 'User not found'",
-           service=_bad_credentials(known=False, answer=lambda: Denied(404, "user_not_found", "User not found"))),
+           service=_bad_credentials(known=False, answer=lambda _: Denied(
+               404, "user_not_found", "User not found"))),
     Mutant("unknown-email-longer-message", "LOGIN-03",
            "an unknown email answers 401 with the page's message plus a hint that no account exists",
-           service=_bad_credentials(known=False, answer=lambda: Denied(
+           service=_bad_credentials(known=False, answer=lambda _: Denied(
                401, "invalid_credentials", "Invalid email or password (no account with this email)"))),
     Mutant("unknown-email-own-error-code", "LOGIN-03",
            "an unknown email answers 401 with the page's message but error code 'unknown_email'",
-           service=_bad_credentials(known=False, answer=lambda: Denied(
+           service=_bad_credentials(known=False, answer=lambda _: Denied(
                401, "unknown_email", "Invalid email or password"))),
+    Mutant("unknown-email-named-in-message", "LOGIN-03",
+           "an unknown email answers 401 'Invalid email or password: no account for <email>'",
+           service=_bad_credentials(known=False, answer=lambda email: Denied(
+               401, "invalid_credentials", f"Invalid email or password: no account for {email}"))),
     Mutant("login-500-on-malformed-json", "LOGIN-04", "a body that is not valid JSON answers 500",
            wrap=_crash_on_login_body(_malformed_json), http=True),
     Mutant("login-500-on-non-object-json", "LOGIN-04",
@@ -200,6 +208,6 @@ MUTANTS: list[Mutant] = [
     Mutant("verify-2fa-no-cache-control", "LOGIN-06", "verify-2fa answers carry no Cache-Control",
            wrap=lambda app: rewrite_responses(app, on_path("/auth/verify-2fa", _drop_cache_control))),
     Mutant("token-answers-no-cache", "LOGIN-06",
-           "token answers say Cache-Control: no-cache, private (revalidate, but storable) instead of no-store",
+           "token answers say Cache-Control: no-cache, private (storable, revalidated) instead of no-store",
            wrap=lambda app: rewrite_responses(app, _no_cache_instead_of_no_store)),
 ]

@@ -78,5 +78,6 @@ MUTANTS: list[Mutant] = [
            "logout without a token answers 204 (\"already logged out\"); garbage still 401",
            wrap=_logout_editor(_idempotent_without_token)),
     Mutant("logout-keeps-refresh", "LOGOUT-04",
-           "logout blacklists the access token but its refresh token still refreshes", service=_SessionSurvives),
+           "logout blacklists the access token but its refresh token still refreshes",
+           service=_SessionSurvives),
 ]

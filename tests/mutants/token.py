@@ -36,8 +36,10 @@ class _RefreshGraceHour(_expiry_shift("refresh", _HOUR)):  # type: ignore[misc]
 
 MUTANTS: list[Mutant] = [
     Mutant("access-ttl-60min", "TOKEN-01", "access tokens live 60 minutes", policy={"access_ttl": 3600}),
-    Mutant("access-ttl-16min", "TOKEN-01", "access tokens live 16 minutes (960 s)", policy={"access_ttl": 960}),
-    Mutant("access-ttl-14min", "TOKEN-01", "access tokens live 14 minutes (840 s)", policy={"access_ttl": 840}),
+    Mutant("access-ttl-16min", "TOKEN-01", "access tokens live 16 minutes (960 s)",
+           policy={"access_ttl": 960}),
+    Mutant("access-ttl-14min", "TOKEN-01", "access tokens live 14 minutes (840 s)",
+           policy={"access_ttl": 840}),
     Mutant("access-expiry-leeway-5min", "TOKEN-02",
            "exp says 900 s, but the server accepts access tokens 5 minutes past it",
            service=_expiry_shift("access", 300)),
