@@ -103,7 +103,7 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register the options once (the root conftest and conformance/conftest.py both call this)."""
+    """Register the options once (the pytest11 entry point and conformance/conftest.py both call this)."""
     group = parser.getgroup("akol", "Akol conformance suite")
     if any("--target" in option.names() for option in group.options):
         return
@@ -195,6 +195,24 @@ def _parse_factory(value: str, source: str) -> str:
     ):
         raise pytest.UsageError(f"{source}={value!r}: give module:callable, e.g. {DEFAULT_APP_FACTORY}.")
     return value
+
+
+def _refuse_misread_report_dir(config: pytest.Config) -> None:
+    # pytest looks for its configuration before any plugin can say that --report-dir takes a
+    # value, so `--report-dir /existing/dir` makes it search that directory instead of this
+    # project and run without testpaths; the `=` form is unambiguous.
+    args = list(config.invocation_params.args)
+    for flag, value in zip(args, args[1:]):
+        if flag == "--report-dir" and config.inipath is None and Path(value).is_dir():
+            raise pytest.UsageError(
+                f"pytest took the directory of `--report-dir {value}` for a test path and lost this"
+                f" project's configuration; write it as --report-dir={value}"
+            )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Runs from the pytest11 entry point, before collection can go astray."""
+    _refuse_misread_report_dir(config)
 
 
 def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Settings:

@@ -10,6 +10,9 @@ from conformance._catalog import CLAUSES, Clause
 
 NOT_SELECTED = "not selected"
 NO_TEST = "no test"
+# Between a passed setup and the call's report: a run that stops inside the test
+# (pytest.exit, Ctrl-C) must not leave its clause "passed".
+UNFINISHED = "the run stopped before this test finished"
 
 _RANK = {"failed": 3, "error": 2, "passed": 1, "skipped": 0}
 
@@ -88,6 +91,8 @@ class Verdicts:
         result.duration += report.duration
         result.observed.update(getattr(report, "akol_observed", {}) or {})
         if report.when == "setup":
+            result.outcome, result.message = ("error", UNFINISHED) if report.passed else ("passed", None)
+        elif report.when == "call" and result.message == UNFINISHED:
             result.outcome, result.message = "passed", None
         warned = bool(getattr(report, "akol_warned", False))
         if report.failed or warned:

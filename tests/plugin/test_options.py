@@ -1,6 +1,10 @@
 """Options → Settings: precedence, in-process isolation from remote-run variables, bad input."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from conformance._run import RUN_KEY
@@ -89,3 +93,13 @@ def test_bad_env_value_names_the_variable(suite: Suite, monkeypatch: pytest.Monk
     result = suite.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*AKOL_TARGET='localhost:8000' is not a URL*"])
+
+
+def test_report_dir_taken_for_a_test_path_is_named(tmp_path: Path) -> None:
+    """`--report-dir /elsewhere` (space form) sends pytest's config search astray: one clear line."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "--report-dir", str(tmp_path)],
+                          cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"write it as --report-dir={tmp_path}" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr + done.stdout

@@ -162,3 +162,22 @@ def test_x(broken):
     assert suite.run().ret == 0
     assert suite.clause("BEARER-06")["status"] == "error"
     assert suite.run("--strict").ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_run_stopped_inside_a_test_does_not_pass_its_clause(suite: Suite) -> None:
+    suite.pytester.makepyfile(test_stopped='''
+import pytest
+
+@pytest.mark.clause("BEARER-01")
+def test_first():
+    pass
+
+@pytest.mark.clause("LOGIN-02")
+def test_stops_the_run():
+    pytest.exit("the target keeps answering 429", returncode=3)
+''')
+    result = suite.run()
+    assert result.ret == 3
+    assert suite.clause("BEARER-01")["status"] == "passed"
+    clause = suite.clause("LOGIN-02")
+    assert clause["status"] == "error" and "stopped before this test finished" in clause["reason"]
