@@ -214,7 +214,7 @@ def _scrub_longrepr(longrepr: object, redactor: Redactor) -> None:
         sections[:] = [(name, redactor.scrub_rendering(content), sep) for name, content, sep in sections]
 
 
-def _scrub_report(report: pytest.TestReport, redactor: Redactor) -> None:
+def _scrub_report(report: pytest.TestReport, redactor: Redactor, headline: str | None = None) -> None:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         report.longrepr = (longrepr[0], longrepr[1], redactor.scrub_rendering(str(longrepr[2])))
@@ -225,7 +225,8 @@ def _scrub_report(report: pytest.TestReport, redactor: Redactor) -> None:
             text = str(longrepr)
             clean = redactor.scrub_rendering(text)
             if clean != text:  # something the structure walk missed: fall back to plain text
-                report.longrepr = clean
+                # pytest's short summary shows a text longrepr's first line: make it the verdict.
+                report.longrepr = f"{headline}\n\n{clean}" if headline else clean
     report.sections = [(title, redactor.scrub_rendering(content)) for title, content in report.sections]
 
 
@@ -269,7 +270,7 @@ def pytest_runtest_makereport(
             # A SHOULD clause not met is a warning: not a failure for pytest (exit code, -x).
             report.outcome = "passed"
             report.akol_warned = True  # type: ignore[attr-defined]
-    _scrub_report(report, redactor)
+    _scrub_report(report, redactor, getattr(report, "akol_message", None))
     return report
 
 
