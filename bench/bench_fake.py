@@ -28,6 +28,8 @@ from pathlib import Path
 
 import httpx
 
+from akol_fake.spawn import spawn
+
 API = "/api/v1"
 WRK_DONE = """
 done = function(summary, latency, requests)
@@ -106,20 +108,9 @@ def measured(pid: int, run: Callable[[], Figures]) -> Figures:
 
 @contextmanager
 def served(hash_iterations: int) -> Iterator[tuple[str, int]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "akol_fake.cli", "--port", "0", "--env", "bench",
-         "--hash-iterations", str(hash_iterations), "--rate-limit", "1000000000"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("akol-fake serving "):
-            raise SystemExit(f"akol-fake did not start (printed {line!r}); "
-                             "run it by hand to see why")
-        yield line.split()[2], process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with spawn("--env", "bench", "--hash-iterations", str(hash_iterations),
+               "--rate-limit", "1000000000") as fake:
+        yield fake.url, fake.pid
 
 
 def new_session(url: str) -> tuple[str, str, dict[str, str]]:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,50 +17,19 @@ from typing import Any
 
 import httpx
 
+from akol_fake.spawn import spawn
+
 REPO = Path(__file__).resolve().parents[1]
 SEED = json.loads((REPO / "fixtures" / "data" / "seed-example.json").read_text())
-_SERVING = re.compile(r"akol-fake serving (http://127\.0\.0\.1:\d+)")
 _START_SECONDS = 30
 _SUITE_SECONDS = 900
-
-
-def _fake_command() -> list[str]:
-    script = shutil.which("akol-fake", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "akol_fake.cli"]
 
 
 @contextmanager
 def akol_fake(*args: str) -> Iterator[str]:
     """Start `akol-fake --port 0 …` and yield the URL it prints."""
-    proc = subprocess.Popen([*_fake_command(), "--port", "0", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    found: list[str] = []
-    seen: list[str] = []
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            seen.append(line)
-            match = _SERVING.search(line)
-            if match and not found:
-                found.append(match.group(1))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        for _ in range(_START_SECONDS * 10):
-            if found or proc.poll() is not None:
-                break
-            threading.Event().wait(0.1)
-        if not found:
-            raise RuntimeError(f"akol-fake did not print its URL within {_START_SECONDS} s: {''.join(seen)[-2000:]}")
-        yield found[0]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with spawn(*args, timeout=_START_SECONDS) as fake:
+        yield fake.url
 
 
 def run_suite(report_dir: Path, *args: str,

@@ -3,9 +3,6 @@ the test-control protocol, and one served `akol-fake --port 0` per session."""
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from akol_fake import Policy, create_app
+from akol_fake.spawn import ServedFake, spawn
 
 API = "/api/v1"
 _ips = itertools.count(2)
@@ -82,34 +80,20 @@ def session(fake: Fake, user: dict[str, Any]) -> dict[str, Any]:
     return fake.login(user)
 
 
-@dataclass
-class Served:
-    url: str
-    process: subprocess.Popen[str]
-
+class Served(ServedFake):
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10, **kwargs)
 
 
 def start_served(*args: str) -> Served:
     """`akol-fake --port 0 ARGS` in a subprocess, once it printed its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "akol_fake.cli", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("akol-fake serving http://"):
-        process.kill()
-        _, err = process.communicate(timeout=10)
-        raise AssertionError(f"akol-fake did not start: stdout {line!r}, stderr {err!r}")
-    return Served(line.split()[2], process)
+    fake = spawn(*args)
+    return Served(fake.process, fake.url, fake.log_path)
 
 
 def stop_served(served: Served) -> tuple[int, str]:
-    served.process.terminate()
-    _, err = served.process.communicate(timeout=10)
-    return served.process.returncode, err
+    """Its exit code and everything it printed."""
+    return served.stop(), served.output()
 
 
 @pytest.fixture(scope="session")

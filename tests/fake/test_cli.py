@@ -84,8 +84,9 @@ def test_seeded_black_box_server_and_sigterm_stop() -> None:
 def test_ctrl_c_stops_cleanly() -> None:
     served = start_served()
     served.process.send_signal(signal.SIGINT)
-    _, stderr = served.process.communicate(timeout=10)
-    assert served.process.returncode == 0
+    served.process.wait(timeout=10)
+    returncode, stderr = stop_served(served)
+    assert returncode == 0
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
 
 
