@@ -5,7 +5,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import jwt
 import pyotp
 import pytest
 
@@ -23,6 +22,8 @@ from conformance._accounts import (
 from conformance._client import Api, ExchangeLog, RateLimitWaiter
 from conformance._clock import Clock
 from conformance._control import Control
+from conformance._jwtparse import parse_jwt
+from conformance._lifetimes import ACCESS_TTL
 from conformance._run import Run, ServerErrors, get_run
 from conformance._settings import Settings
 
@@ -32,7 +33,6 @@ OBSERVED_KEY = pytest.StashKey[dict[str, Any]]()
 NO_CONTROL = "target has no /__test__/ test-control protocol (GET /__test__/clock did not answer 200)"
 # A cached session is used only while it has this much life left.
 _SESSION_MARGIN = 120.0
-_DEFAULT_ACCESS_TTL = 900.0
 
 
 def destructive_skip_reason(settings: Settings) -> str | None:
@@ -131,11 +131,11 @@ def login(request: pytest.FixtureRequest, api: Api, totp: Callable[..., str]) ->
 
 
 def _lifetime(token: str) -> float:
+    parts = parse_jwt(token)
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-        return float(claims["exp"]) - float(claims["iat"])
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
-        return _DEFAULT_ACCESS_TTL
+        return float(parts.payload["exp"]) - float(parts.payload["iat"])  # type: ignore[union-attr]
+    except (AttributeError, KeyError, TypeError, ValueError):  # AttributeError: not a JWT
+        return float(ACCESS_TTL)
 
 
 @pytest.fixture

@@ -93,16 +93,10 @@ def _exchange_html(ex: dict[str, Any]) -> str:
     )
 
 
-def _status_class(v: ClauseVerdict, strict: bool) -> tuple[str, str]:
-    if v.warned(strict):
-        return "warned", "warned"
-    return v.status, v.status
-
-
 def build_html(info: RunInfo, verdicts: Sequence[ClauseVerdict], data: dict[str, Any]) -> str:
     rows_by_family: dict[str, list[str]] = {}
     for v in verdicts:
-        css, label = _status_class(v, info.strict)
+        label = v.label(info.strict)
         detail = ""
         if v.status in ("failed", "error"):
             parts = []
@@ -121,7 +115,7 @@ def build_html(info: RunInfo, verdicts: Sequence[ClauseVerdict], data: dict[str,
             detail = f"<p>{_e(v.reason)}</p>"
         observed = f"<pre>{_e(_pretty(v.observed))}</pre>" if v.observed else ""
         rows_by_family.setdefault(v.clause.family, []).append(
-            f'<tr class="{css}"><td class="badge">{_e(v.id)}</td><td>{_e(v.clause.level)}</td>'
+            f'<tr class="{label}"><td class="badge">{_e(v.id)}</td><td>{_e(v.clause.level)}</td>'
             f'<td class="badge">{_e(label)}</td><td>{_e(v.clause.title)}{detail}</td><td>{observed}</td></tr>'
         )
     sections = []
@@ -160,16 +154,17 @@ def build_junit(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> str:
     for v in verdicts:
         body = ""
         reason = v.reason or v.status
-        if v.status == "error" and not v.warned(info.strict):
+        label = v.label(info.strict)
+        if label == "error":
             counts["errors"] += 1
             body = f"<error message={quoteattr(reason)}>{_e(_details(v))}</error>"
-        elif v.status == "failed" and not v.warned(info.strict):
+        elif label == "failed":
             counts["failures"] += 1
             body = f"<failure message={quoteattr(reason)}>{_e(_details(v))}</failure>"
-        elif v.warned(info.strict):
+        elif label == "warned":
             counts["skipped"] += 1
             body = f"<skipped message={quoteattr('SHOULD not met: ' + reason)}>{_e(_details(v))}</skipped>"
-        elif v.status == "skipped":
+        elif label == "skipped":
             counts["skipped"] += 1
             body = f"<skipped message={quoteattr(reason)}/>"
         cases.append(

@@ -11,10 +11,6 @@ from conformance._verdicts import ClauseVerdict
 _REASON_WIDTH = 300
 
 
-def _label(v: ClauseVerdict, strict: bool) -> str:
-    return "warned" if v.warned(strict) else v.status
-
-
 def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Redactor,
                   reports: Sequence[Path]) -> list[tuple[str, dict[str, bool]]]:
     """Lines and their terminal markup, ready for ``TerminalReporter.write_line``."""
@@ -24,14 +20,14 @@ def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Red
         if v.selected:
             families.setdefault(v.clause.family, []).append(v)
     for family, members in families.items():
-        counts = {k: sum(_label(v, strict) == k for v in members)
+        counts = {k: sum(v.label(strict) == k for v in members)
                   for k in ("passed", "failed", "error", "warned", "skipped")}
         text = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k in ("passed", "failed"))
         bad = counts["failed"] or counts["error"]
         lines.append((f"{family:<8} {text}", {"red": bool(bad), "yellow": not bad and bool(counts["warned"]),
                                               "green": not bad and not counts["warned"]}))
     for v in verdicts:
-        label = _label(v, strict)
+        label = v.label(strict)
         if not v.selected or label == "passed":
             continue
         reason = redactor.scrub_rendering(v.reason or "")

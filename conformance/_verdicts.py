@@ -48,6 +48,10 @@ class ClauseVerdict:
         """A SHOULD clause that failed: a warning unless the run is strict."""
         return self.clause.level == "SHOULD" and self.status in ("failed", "error") and not strict
 
+    def label(self, strict: bool) -> str:
+        """The status a reader sees: a SHOULD failure reads "warned" unless the run is strict."""
+        return "warned" if self.warned(strict) else self.status
+
     def fails_run(self, strict: bool) -> bool:
         return self.status in ("failed", "error") and (self.clause.level == "MUST" or strict)
 

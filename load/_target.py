@@ -11,7 +11,6 @@ from conformance._control import Control, ControlError, detect
 from conformance._redact import Redactor
 from load._accounts import TWO_FACTOR_EVERY, AccountsError
 
-API = "/api/v1"
 PROVISIONED_PATS = 4
 
 

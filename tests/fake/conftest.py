@@ -2,6 +2,7 @@
 the test-control protocol, and one served `akol-fake --port 0` per session."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ class Served(ServedFake):
 def start_served(*args: str) -> Served:
     """`akol-fake --port 0 ARGS` in a subprocess, once it printed its URL."""
     fake = spawn(*args)
-    return Served(fake.process, fake.url, fake.log_path)
+    return Served(**{f.name: getattr(fake, f.name) for f in dataclasses.fields(fake)})
 
 
 def stop_served(served: Served) -> tuple[int, str]:
