@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,18 @@ class Fake:
     @property
     def service(self) -> Any:
         return self.app.state.service
+
+    def together(self, n: int, path: str, body: dict[str, Any]) -> list[int]:
+        """Statuses of `n` POSTs of `body` to `path`, released at once from n threads and clients."""
+        barrier = threading.Barrier(n)
+        clients = [self.client() for _ in range(n)]
+
+        def call(i: int) -> int:
+            barrier.wait(timeout=10)
+            return int(clients[i].post(f"{API}{path}", json=body).status_code)
+
+        with ThreadPoolExecutor(n) as pool:
+            return list(pool.map(call, range(n)))
 
     def client(self, ip: str | None = None) -> TestClient:
         """A client with its own socket address, so per-IP limits don't leak between uses."""
@@ -82,8 +96,8 @@ def session(fake: Fake, user: dict[str, Any]) -> dict[str, Any]:
 
 
 class Served(ServedFake):
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10, **kwargs)
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
 
 
 def start_served(*args: str) -> Served:

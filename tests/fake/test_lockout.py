@@ -1,8 +1,6 @@
 """LOCK-01..05: consecutive wrong passwords lock the account for 30 minutes, race-free."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.fake.conftest import API, Fake
@@ -62,21 +60,9 @@ def test_case_variants_count_against_the_same_account(fake: Fake, user: dict[str
 def test_concurrent_wrong_passwords_get_at_most_threshold_minus_one_401s(
         fake: Fake, user: dict[str, Any]) -> None:
     n = 12
-    barrier = threading.Barrier(n)
-    clients = [fake.client() for _ in range(n)]
-
-    def call(i: int) -> int:
-        barrier.wait(timeout=10)
-        return int(_attempt_with(clients[i], user["email"]).status_code)
-
-    with ThreadPoolExecutor(n) as pool:
-        statuses = list(pool.map(call, range(n)))
+    statuses = fake.together(n, "/auth/login", {"email": user["email"], "password": "wrong"})
     assert statuses.count(401) == 4
     assert statuses.count(423) == n - 4
-
-
-def _attempt_with(client: Any, email: str) -> Any:
-    return client.post(f"{API}/auth/login", json={"email": email, "password": "wrong"})
 
 
 def test_lockout_of_one_account_leaves_others_alone(fake: Fake, user: dict[str, Any]) -> None:

@@ -3,15 +3,13 @@ without the lock and with a widened window, the concurrency tests see the extra 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any
 
 from akol_fake import AuthService, Policy, create_app
 from akol_fake._store import Family, User
-from tests.fake.conftest import API, Fake
+from tests.fake.conftest import Fake
 
 
 class RacyRefresh(AuthService):
@@ -35,27 +33,15 @@ class RacyLockout(AuthService):
         return False
 
 
-def _together(fake: Fake, n: int, path: str, body: dict[str, Any]) -> list[int]:
-    barrier = threading.Barrier(n)
-    clients = [fake.client() for _ in range(n)]
-
-    def call(i: int) -> int:
-        barrier.wait(timeout=10)
-        return int(clients[i].post(f"{API}{path}", json=body).status_code)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(call, range(n)))
-
-
 def test_an_unlocked_refresh_hands_out_several_pairs() -> None:
     fake = Fake(create_app(Policy(hash_iterations=1000), service=RacyRefresh))
     refresh_token = fake.login(fake.user())["refreshToken"]
-    statuses = _together(fake, 6, "/auth/refresh", {"refreshToken": refresh_token})
+    statuses = fake.together(6, "/auth/refresh", {"refreshToken": refresh_token})
     assert statuses.count(200) > 1
 
 
 def test_a_racy_failure_counter_gives_extra_401s() -> None:
     fake = Fake(create_app(Policy(hash_iterations=1000), service=RacyLockout))
     account = fake.user()
-    statuses = _together(fake, 10, "/auth/login", {"email": account["email"], "password": "x"})
+    statuses = fake.together(10, "/auth/login", {"email": account["email"], "password": "x"})
     assert statuses.count(401) > 4

@@ -1,8 +1,6 @@
 """REFRESH-01..06: rotation, reuse detection, atomicity."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -86,15 +84,5 @@ def test_reuse_kills_only_that_family(fake: Fake, user: dict[str, Any]) -> None:
 
 def test_concurrent_refreshes_yield_exactly_one_pair(fake: Fake, session: dict[str, Any]) -> None:
     n = 8
-    barrier = threading.Barrier(n)
-    clients = [fake.client() for _ in range(n)]
-
-    def call(i: int) -> int:
-        barrier.wait(timeout=10)
-        response = clients[i].post(f"{API}/auth/refresh",
-                                   json={"refreshToken": session["refreshToken"]})
-        return int(response.status_code)
-
-    with ThreadPoolExecutor(n) as pool:
-        statuses = list(pool.map(call, range(n)))
+    statuses = fake.together(n, "/auth/refresh", {"refreshToken": session["refreshToken"]})
     assert sorted(statuses) == [200] + [401] * (n - 1)
