@@ -63,6 +63,12 @@ def rewrite_responses(app: ASGIApp, edit: Editor) -> ASGIApp:
     return wrapped
 
 
+def rewriting(edit: Editor, path: str | None = None) -> Callable[[ASGIApp], ASGIApp]:
+    """A ``Mutant.wrap``: ``edit`` every response, or only those of paths ending with ``path``."""
+    scoped = edit if path is None else on_path(path, edit)
+    return lambda app: rewrite_responses(app, scoped)
+
+
 def on_path(suffix: str, edit: Editor) -> Editor:
     """``edit`` applied only to requests whose path ends with ``suffix``."""
 

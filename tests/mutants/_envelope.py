@@ -30,9 +30,14 @@ def error_code(answer: Answer) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def error_body(code: str, message: str) -> bytes:
+    """The fake's error envelope, as bytes."""
+    return json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
+
+
 def replace_error(answer: Answer, status: int, code: str, message: str) -> None:
     answer.status = status
-    answer.body = json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
+    answer.body = error_body(code, message)
 
 
 def edit_data(answer: Answer, edit: Callable[[dict[str, Any]], None]) -> None:

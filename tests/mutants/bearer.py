@@ -8,8 +8,8 @@ from akol_fake import _errors as err
 from akol_fake._errors import Denied
 from akol_fake._service import Principal
 
-from tests.mutants._asgi import Answer, Scope, on_path, rewrite_responses
-from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._asgi import Answer, Scope, rewriting
+from tests.mutants._base import Mutant
 from tests.mutants._envelope import error_code, replace_error, request_header
 
 
@@ -18,8 +18,7 @@ def _forbid_anonymous(scope: Scope, answer: Answer) -> None:
         replace_error(answer, 403, "forbidden", "Forbidden")
 
 
-def _missing_header_403(app: ASGIApp) -> ASGIApp:
-    return rewrite_responses(app, on_path("/agents", _forbid_anonymous))
+_missing_header_403 = rewriting(_forbid_anonymous, "/agents")
 
 
 class _AdminOnlyAgents(AuthService):
@@ -89,8 +88,7 @@ def _drop_challenge(scope: Scope, answer: Answer) -> None:
     answer.drop_header("WWW-Authenticate")
 
 
-def _no_challenge(app: ASGIApp) -> ASGIApp:
-    return rewrite_responses(app, _drop_challenge)
+_no_challenge = rewriting(_drop_challenge)
 
 
 def _drop_challenge_on_missing_token(scope: Scope, answer: Answer) -> None:
@@ -98,12 +96,10 @@ def _drop_challenge_on_missing_token(scope: Scope, answer: Answer) -> None:
         answer.drop_header("WWW-Authenticate")
 
 
-def _no_challenge_when_token_missing(app: ASGIApp) -> ASGIApp:
-    return rewrite_responses(app, _drop_challenge_on_missing_token)
+_no_challenge_when_token_missing = rewriting(_drop_challenge_on_missing_token)
 
 
-def _no_challenge_on_logout(app: ASGIApp) -> ASGIApp:
-    return rewrite_responses(app, on_path("/auth/logout", _drop_challenge))
+_no_challenge_on_logout = rewriting(_drop_challenge, "/auth/logout")
 
 
 MUTANTS: list[Mutant] = [

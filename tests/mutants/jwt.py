@@ -36,6 +36,10 @@ def _hs256(key: bytes, token: str) -> bytes:
     return hmac.new(key, token.rsplit(".", 1)[0].encode(), hashlib.sha256).digest()
 
 
+def _signed_with(key: bytes, token: str) -> bool:
+    return _signed_with(key, token)
+
+
 class _AlgNone(AuthService):
     def decode(self, token: str, expected_typ: str) -> dict[str, Any] | None:
         if str(header(token).get("alg")).lower() == "none":
@@ -109,7 +113,7 @@ class _KidFile(AuthService):
             if posixpath.normpath(posixpath.join(_KEY_DIR, kid)) != "/dev/null":
                 return None
             return accepted_claims(self, token, expected_typ) \
-                if hmac.compare_digest(_hs256(b"", token), _signature(token) or b"x") else None
+                if _signed_with(b"", token) else None
         return super().decode(token, expected_typ)
 
 
@@ -122,7 +126,7 @@ class _KidSql(AuthService):
         if match and head.get("alg") == "HS256":
             key = match.group(1).encode()
             return accepted_claims(self, token, expected_typ) \
-                if hmac.compare_digest(_hs256(key, token), _signature(token) or b"x") else None
+                if _signed_with(key, token) else None
         return super().decode(token, expected_typ)
 
 
@@ -157,7 +161,7 @@ class _EmptyKeyFallback(AuthService):
 
     def decode(self, token: str, expected_typ: str) -> dict[str, Any] | None:
         if header(token).get("alg") == "HS256" and \
-                hmac.compare_digest(_hs256(b"", token), _signature(token) or b"x"):
+                _signed_with(b"", token):
             return accepted_claims(self, token, expected_typ)
         return super().decode(token, expected_typ)
 

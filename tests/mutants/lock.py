@@ -12,7 +12,7 @@ from akol_fake import _errors as err
 from akol_fake._service import PendingLogin, Session
 from akol_fake._store import User
 
-from tests.mutants._asgi import Answer, Scope, on_path, rewrite_responses
+from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 
 
@@ -23,7 +23,7 @@ def _locked_as(status: int) -> Callable[[ASGIApp], ASGIApp]:
         if answer.status == 423:
             answer.status = status
 
-    return lambda app: rewrite_responses(app, on_path("/auth/login", edit))
+    return rewriting(edit, "/auth/login")
 
 
 class _RightPasswordUnlocks(AuthService):

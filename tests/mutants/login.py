@@ -11,7 +11,7 @@ from akol_fake._errors import Denied
 from akol_fake._service import PendingLogin, Session
 from akol_fake._store import User
 
-from tests.mutants._asgi import Answer, Editor, Message, Scope, on_path, rewrite_responses
+from tests.mutants._asgi import Answer, Editor, Message, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import edit_data, error_code, replace_error, request_header
 
@@ -42,7 +42,7 @@ class _UnknownEmailSkipsHashing(AuthService):
 
 
 def _login_editor(edit: Editor) -> Callable[[ASGIApp], ASGIApp]:
-    return lambda app: rewrite_responses(app, on_path("/auth/login", edit))
+    return rewriting(edit, "/auth/login")
 
 
 def _on_success(edit: Callable[[dict[str, Any]], None]) -> Editor:
@@ -204,10 +204,10 @@ MUTANTS: list[Mutant] = [
     Mutant("login-no-cache-control", "LOGIN-06", "login answers carry no Cache-Control",
            wrap=_login_editor(_drop_cache_control)),
     Mutant("refresh-no-cache-control", "LOGIN-06", "refresh answers carry no Cache-Control",
-           wrap=lambda app: rewrite_responses(app, on_path("/auth/refresh", _drop_cache_control))),
+           wrap=rewriting(_drop_cache_control, "/auth/refresh")),
     Mutant("verify-2fa-no-cache-control", "LOGIN-06", "verify-2fa answers carry no Cache-Control",
-           wrap=lambda app: rewrite_responses(app, on_path("/auth/verify-2fa", _drop_cache_control))),
+           wrap=rewriting(_drop_cache_control, "/auth/verify-2fa")),
     Mutant("token-answers-no-cache", "LOGIN-06",
            "token answers say Cache-Control: no-cache, private (storable, revalidated) instead of no-store",
-           wrap=lambda app: rewrite_responses(app, _no_cache_instead_of_no_store)),
+           wrap=rewriting(_no_cache_instead_of_no_store)),
 ]

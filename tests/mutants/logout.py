@@ -6,7 +6,7 @@ from typing import Any
 
 from akol_fake import AuthService
 
-from tests.mutants._asgi import Answer, Editor, Scope, on_path, rewrite_responses
+from tests.mutants._asgi import Answer, Editor, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import error_code, replace_error, request_header
 
@@ -32,7 +32,7 @@ class _SessionSurvives(AuthService):
 
 
 def _logout_editor(edit: Editor) -> Callable[[ASGIApp], ASGIApp]:
-    return lambda app: rewrite_responses(app, on_path("/auth/logout", edit))
+    return rewriting(edit, "/auth/logout")
 
 
 def _redirect(scope: Scope, answer: Answer) -> None:

@@ -1,7 +1,6 @@
 """PAT mutants: personal access tokens, each broken once."""
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +11,7 @@ from akol_fake._store import Pat
 
 from tests.mutants._asgi import Message, Scope
 from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._envelope import error_body
 
 _DAY = 86_400
 _CACHE_SECONDS = 300.0
@@ -64,8 +64,7 @@ def _limit_pats_too(app: ASGIApp) -> ASGIApp:
     async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
                       send: Callable[[Message], Awaitable[None]]) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith("/api/v1/") and limited(scope):
-            body = json.dumps({"success": False, "error": {"code": "rate_limited",
-                                                           "message": "Too many login attempts"}}).encode()
+            body = error_body("rate_limited", "Too many login attempts")
             await send({"type": "http.response.start", "status": 429,
                         "headers": [(b"content-type", b"application/json"), (b"retry-after", b"60"),
                                     (b"content-length", str(len(body)).encode())]})

@@ -7,7 +7,7 @@ from akol_fake import AuthService
 from akol_fake import _errors as err
 from akol_fake._service import PendingLogin, Session
 
-from tests.mutants._asgi import Answer, Scope, on_path, rewrite_responses
+from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 
 
@@ -64,7 +64,7 @@ def _retry_after(value: str | None) -> Callable[[ASGIApp], ASGIApp]:
             if value is not None:
                 answer.headers.append((b"retry-after", value.encode("latin-1")))
 
-    return lambda app: rewrite_responses(app, on_path("/auth/login", edit))
+    return rewriting(edit, "/auth/login")
 
 
 MUTANTS: list[Mutant] = [

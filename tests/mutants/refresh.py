@@ -11,8 +11,8 @@ from akol_fake import _errors as err
 from akol_fake._service import Session
 from akol_fake._store import Family, User
 
-from tests.mutants._asgi import Answer, Scope, on_path, rewrite_responses
-from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._asgi import Answer, Scope, rewriting
+from tests.mutants._base import Mutant
 
 _GRACE_SECONDS = 60.0
 
@@ -108,8 +108,7 @@ def _invalid_as_422(scope: Scope, answer: Answer) -> None:
         answer.status = 422
 
 
-def _unprocessable(app: ASGIApp) -> ASGIApp:
-    return rewrite_responses(app, on_path("/auth/refresh", _invalid_as_422))
+_unprocessable = rewriting(_invalid_as_422, "/auth/refresh")
 
 
 class _NoReuseDetection(AuthService):

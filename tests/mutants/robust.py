@@ -11,16 +11,16 @@ from collections.abc import Callable
 import pyotp
 
 from akol_fake import AuthService
-from tests.mutants._asgi import Answer, Scope, on_path, rewrite_responses
+from tests.mutants._asgi import Answer, Scope, on_path, rewriting
 from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants._envelope import error_body
 
-_CRASH = json.dumps({"success": False, "error": {"code": "internal_error",
-                                                  "message": "internal error"}}).encode()
+_CRASH = error_body("internal_error", "internal error")
 _LONG_HEADER = 2048
 
 
 def _edits(edit: Callable[[Scope, Answer], None]) -> Callable[[ASGIApp], ASGIApp]:
-    return lambda app: rewrite_responses(app, edit)
+    return rewriting(edit)
 
 
 def _replace(answer: Answer, status: int, content_type: str, body: bytes,
