@@ -11,10 +11,6 @@ from conformance._checks import ClauseFailure, expect_status
 from conformance._client import Api
 from conformance._settings import Settings
 
-PLAIN_VARS = ("AKOL_EMAIL", "AKOL_PASSWORD")
-LOCKOUT_VARS = ("AKOL_LOCKOUT_EMAIL", "AKOL_LOCKOUT_PASSWORD")
-TFA_VARS = ("AKOL_2FA_EMAIL", "AKOL_2FA_PASSWORD", "AKOL_2FA_TOTP_SECRET")
-
 
 @dataclass(frozen=True)
 class Account:

@@ -9,9 +9,6 @@ import pyotp
 import pytest
 
 from conformance._accounts import (
-    LOCKOUT_VARS,
-    PLAIN_VARS,
-    TFA_VARS,
     Account,
     Pat,
     Session,
@@ -25,7 +22,7 @@ from conformance._control import Control
 from conformance._jwtparse import parse_jwt
 from conformance._lifetimes import ACCESS_TTL
 from conformance._run import Run, ServerErrors, get_run
-from conformance._settings import Settings
+from conformance._settings import FOREIGN_TOKEN_VAR, LOCKOUT_VARS, PAT_VAR, PLAIN_VARS, TFA_VARS, Settings
 
 LOGS_KEY = pytest.StashKey[list[ExchangeLog]]()
 OBSERVED_KEY = pytest.StashKey[dict[str, Any]]()
@@ -160,9 +157,9 @@ def pat(request: pytest.FixtureRequest, akol_run: Run, api: Api) -> Pat:
     if control is not None:
         return control.create_pat(request.getfixturevalue("account"))
     s = akol_run.settings
-    token = s.credential("AKOL_PAT")
+    token = s.credential(PAT_VAR)
     if not token:
-        no_credentials(s, "a personal access token", ("AKOL_PAT",))
+        no_credentials(s, "a personal access token", (PAT_VAR,))
     assert token is not None
     email, password = (s.credential(n) for n in PLAIN_VARS)
     owner = Account(id=None, email=email, password=password) if email and password else None
@@ -182,7 +179,7 @@ def foreign_token(request: pytest.FixtureRequest, akol_run: Run) -> str:
         request.node.stash.setdefault(LOGS_KEY, []).append(log)
         foreign_api = Api(http, log, RateLimitWaiter(control.advance))
         return log_in(foreign_api, control.create_user(), lambda s: pyotp.TOTP(s).at(control.now())).token
-    token = akol_run.settings.credential("AKOL_FOREIGN_TOKEN")
+    token = akol_run.settings.credential(FOREIGN_TOKEN_VAR)
     if token:
         return token
     if akol_run.settings.inprocess:

@@ -12,7 +12,7 @@ import httpx
 from conformance._checks import ClauseFailure, expect, expect_status
 from conformance._jwtparse import parse_jwt
 
-__all__ = ["TOKEN_FIELDS", "expect_login_success", "json_body", "token_fields"]
+__all__ = ["TOKEN_FIELDS", "expect_login_success", "json_body", "response_token_fields", "token_fields"]
 
 TOKEN_FIELDS = frozenset({"token", "refreshToken", "accessToken", "access_token", "refresh_token"})
 _USER_FIELDS = ("id", "email", "role", "plan")
@@ -78,3 +78,11 @@ def expect_login_success(response: httpx.Response, email: str, what: str) -> dic
            expected="data.token and data.refreshToken, both JWTs (header.payload.signature)",
            observed=f"not a JWT: {', '.join(not_jwt)}; data is {_shape(data)}")
     return data
+
+
+def response_token_fields(response: httpx.Response) -> list[str]:
+    """``token_fields`` of the JSON body; none when the body is not JSON."""
+    try:
+        return token_fields(response.json())
+    except ValueError:
+        return []

@@ -14,7 +14,7 @@ from conformance._jwtparse import parse_jwt
 from conformance._lifetimes import advance_to
 from conformance._ratelimit import past_limit
 from conformance._settings import Settings
-from conformance._shapes import token_fields
+from conformance._shapes import response_token_fields
 
 _LOCK_SECONDS = 1800
 _JWT_CANDIDATE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]*")
@@ -56,10 +56,7 @@ def _lock(api: Api, clock: Clock, settings: Settings, email: str, password: str)
 
 def _issued_tokens(response: httpx.Response) -> list[str]:
     """Where the response hands out a credential: token fields, or a JWT in the body or any header."""
-    try:
-        found = [f"body field {path}" for path in token_fields(response.json())]
-    except ValueError:
-        found = []
+    found = [f"body field {path}" for path in response_token_fields(response)]
     places = [("body", response.text)] + [(f"header {k}", v) for k, v in response.headers.multi_items()]
     for place, text in places:
         if any(parse_jwt(candidate) for candidate in _JWT_CANDIDATE.findall(text)):
