@@ -33,9 +33,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from conformance._control import Control  # noqa: E402
-from conformance._redact import Redactor  # noqa: E402
-from load._fake import start_fake  # noqa: E402
+from akol_conformance.client import Control  # noqa: E402
+from akol_load._fake import start_fake  # noqa: E402
 
 PROFILES = ["LoginUser", "RefreshUser", "SessionUser", "PatUser"]
 BARE_LOCUSTFILE = '''
@@ -127,7 +126,7 @@ def wait_and_measure(process: subprocess.Popen[bytes] | subprocess.Popen[str], t
 
 def provision(target: Target, workdir: Path, count: int) -> tuple[Path, Path, str, str]:
     with httpx.Client(base_url=target.url, timeout=30) as http:
-        control = Control(http, Redactor())
+        control = Control(http)
         accounts = [control.create_user(two_factor=i % 4 == 3) for i in range(count)]
         plain = next(a for a in accounts if a.totp_secret is None)
         pat = control.create_pat(plain).token

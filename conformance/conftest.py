@@ -1,6 +1,6 @@
-"""The Akol conformance plugin: hooks only; the logic lives in conformance/_*.py.
+"""The Akol conformance plugin: hooks only; the logic lives in ``_plugin/``.
 
-Fixtures are defined in ``_fixtures.py`` and re-exported here so pytest finds them.
+Fixtures are defined in ``_plugin/fixtures.py`` and re-exported here so pytest finds them.
 """
 from __future__ import annotations
 
@@ -8,22 +8,26 @@ import time
 from collections.abc import Generator
 from typing import Any
 
+import httpx
 import pytest
 
-from conformance._catalog import CLAUSES
-from conformance._checks import ClauseFailure
 # The fixtures must be attributes of this conftest for pytest to scope them to the suite
 # (a conftest's fixtures beat plugins' ones, e.g. Locust's own `session`); the hooks'
 # `session` parameters shadow the fixture of that name on purpose (pluggy passes by name).
-from conformance._fixtures import (  # noqa: F401
+from akol_conformance._plugin.fixtures import (  # noqa: F401
+    LOGS_KEY,
+    NOT_CHECKED_KEY,
+    OBSERVED_KEY,
     account,
     akol_run,
     api,
     clock,
     control,
+    destructive_skip_reason,
     foreign_token,
     lockout_account,
     login,
+    not_checked,
     observe,
     pat,
     server_errors,
@@ -32,12 +36,14 @@ from conformance._fixtures import (  # noqa: F401
     tfa_account,
     totp,
 )
-from conformance._fixtures import LOGS_KEY, OBSERVED_KEY, destructive_skip_reason
-from conformance._redact import Redactor
-from conformance._report import RunInfo, write_reports
-from conformance._run import RUN_KEY, Run, TargetUnusable, get_run
-from conformance._settings import pytest_addoption, resolve  # noqa: F401
-from conformance._summary import summary_lines
+from akol_conformance._plugin.options import pytest_addoption, resolve  # noqa: F401
+from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive
+from akol_conformance._plugin.redact import Redactor
+from akol_conformance._plugin.reports import RunInfo, write_reports
+from akol_conformance._plugin.run import RUN_KEY, Run, TargetUnusable, get_run
+from akol_conformance._plugin.terminal import summary_lines
+from akol_conformance._plugin.verdicts import run_exit_code
+from akol_conformance.catalog import CLAUSES
 
 CLAUSE_KEY = pytest.StashKey[str]()
 _EVIDENCE_LIMIT = 20
@@ -136,7 +142,7 @@ def _clause_problems(items: list[pytest.Item]) -> list[str]:
             problems.append(f"{item.nodeid}: has {len(marks)} @pytest.mark.clause marks, needs exactly one")
         elif not isinstance(ids[0], str) or ids[0] not in CLAUSES:
             problems.append(f"{item.nodeid}: @pytest.mark.clause({', '.join(map(repr, marks[0].args))}) "
-                            "names no clause of conformance/_catalog.py (ids look like LOGIN-01)")
+                            "names no clause of conformance/catalog.py (ids look like LOGIN-01)")
         else:
             module = item.nodeid.split("::", 1)[0]
             if modules.setdefault(ids[0], module) != module:
@@ -230,15 +236,28 @@ def _scrub_report(report: pytest.TestReport, redactor: Redactor, headline: str |
     report.sections = [(title, redactor.scrub_rendering(content)) for title, content in report.sections]
 
 
-def _failure_message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
-    exc = call.excinfo.value if call.excinfo is not None else None
+def _failure_message(report: pytest.TestReport, exc: BaseException | None) -> str:
     if isinstance(exc, ClauseFailure):
         return str(exc)
+    if isinstance(exc, Inconclusive):
+        return exc.reason
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
     lines = str(report.longrepr).strip().splitlines()
     return lines[-1] if lines else "failed"
+
+
+def _judge(report: pytest.TestReport, exc: BaseException | None) -> tuple[str, str | None]:
+    """(outcome, cause) of a failed phase: only a ClauseFailure in the test itself is the target's
+    failure; anything else means the clause could not be judged."""
+    if isinstance(exc, Inconclusive):
+        return "error", exc.cause
+    if isinstance(exc, httpx.TransportError):
+        return "error", "transport"
+    if isinstance(exc, ClauseFailure):
+        return ("failed", None) if report.when == "call" else ("error", "prerequisite")
+    return "error", "suite"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -254,22 +273,28 @@ def pytest_runtest_makereport(
     report.akol_clause = clause  # type: ignore[attr-defined]
     observed: dict[str, Any] = item.stash.get(OBSERVED_KEY, {})
     report.akol_observed = dict(observed)  # type: ignore[attr-defined]
+    report.akol_not_checked = [redactor.scrub(n) for n in item.stash.get(NOT_CHECKED_KEY, [])]  # type: ignore[attr-defined]
     if report.failed:
+        exc = call.excinfo.value if call.excinfo is not None else None
+        outcome, cause = _judge(report, exc)
         evidence = [ex.redacted(redactor) for log in item.stash.get(LOGS_KEY, []) for ex in log.exchanges]
         evidence = evidence[-_EVIDENCE_LIMIT:]
-        exc = call.excinfo.value if call.excinfo is not None else None
         if isinstance(exc, ClauseFailure):
             exc.evidence = evidence
             report.akol_expected = redactor.scrub_rendering(str(exc.expected))  # type: ignore[attr-defined]
             report.akol_observed_failure = redactor.scrub_rendering(  # type: ignore[attr-defined]
                 exc.observed if isinstance(exc.observed, str) else repr(exc.observed))
-        report.akol_message = redactor.scrub_rendering(_failure_message(report, call))  # type: ignore[attr-defined]
+        report.akol_outcome, report.akol_cause = outcome, cause  # type: ignore[attr-defined]
+        report.akol_message = redactor.scrub_rendering(_failure_message(report, exc))  # type: ignore[attr-defined]
         report.akol_evidence = evidence  # type: ignore[attr-defined]
         report.akol_details = redactor.scrub_rendering(str(report.longrepr))  # type: ignore[attr-defined]
-        if report.when == "call" and CLAUSES[clause].level == "SHOULD" and not run.settings.strict:
-            # A SHOULD clause not met is a warning: not a failure for pytest (exit code, -x).
+        decides = CLAUSES[clause].level == "MUST" or run.settings.strict
+        if outcome == "error":
+            report.akol_inconclusive = True  # type: ignore[attr-defined]
+        if not decides:
+            # A SHOULD clause not met (or not judged) is a warning: not a failure for pytest (-x).
             report.outcome = "passed"
-            report.akol_warned = True  # type: ignore[attr-defined]
+            report.akol_warned = outcome == "failed"  # type: ignore[attr-defined]
     _scrub_report(report, redactor, getattr(report, "akol_message", None))
     return report
 
@@ -279,6 +304,8 @@ def pytest_report_teststatus(
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
     if getattr(report, "akol_warned", False):
         return "warned", "W", ("WARNED", {"yellow": True})
+    if getattr(report, "akol_inconclusive", False):
+        return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
     return None
 
 
@@ -290,8 +317,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _write_reports(run)
     if run.collect_errors or session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return
-    failing = any(v.fails_run(run.settings.strict) for v in run.verdicts.clauses())
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK
+    session.exitstatus = run_exit_code(run.verdicts.clauses(), run.settings.strict)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:

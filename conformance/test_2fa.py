@@ -7,8 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance._checks import ClauseFailure, expect, expect_status
-from conformance._shapes import expect_login_success, json_body, response_token_fields, token_fields
+from akol_conformance.check import (
+    ClauseFailure,
+    expect,
+    expect_login_success,
+    expect_status,
+    json_body,
+    response_token_fields,
+    token_fields,
+)
 
 TOTP_STEP = 30
 # RFC 6238 §5.2 allows at most one step of drift; 5 steps (150 s) is wrong for any server

@@ -8,9 +8,18 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._fixture_types import Account, Api, Clock, Login, Observe, Session, Settings
-from conformance._lifetimes import ACCESS_TTL
+from akol_conformance.check import (
+    ACCESS_TTL,
+    Account,
+    Api,
+    Clock,
+    Login,
+    Observe,
+    Session,
+    Settings,
+    expect,
+    expect_status,
+)
 
 _NO_BEARER = "no bearer token"
 # Distinctive: the plugin treats every value sent as a token as a secret to scrub from reports.

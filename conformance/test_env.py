@@ -5,8 +5,7 @@ from typing import Any
 
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._jwtparse import parse_jwt
+from akol_conformance.check import expect, expect_status, parse_jwt
 
 _ENV_CLAIMS = ("iss", "aud")
 

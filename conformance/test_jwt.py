@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from conformance import _forge
-from conformance._checks import expect, expect_status
-from conformance._forge import Forgery, Jwt
+from akol_conformance._probes import forge as _forge
+from akol_conformance._probes.forge import Forgery, Jwt
+from akol_conformance.check import expect, expect_status
 
 _RSA_FAMILIES = ("RS", "PS")
 PUBLIC_KEY_VAR = "AKOL_JWT_PUBLIC_KEY"

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._client import Api
-from conformance._clock import Clock
-from conformance._jwtparse import parse_jwt
-from conformance._lifetimes import advance_to
-from conformance._ratelimit import past_limit
-from conformance._settings import Settings
-from conformance._shapes import response_token_fields
+from akol_conformance.check import (
+    Api,
+    Clock,
+    Settings,
+    advance_to,
+    expect,
+    expect_status,
+    parse_jwt,
+    past_limit,
+    response_token_fields,
+)
 
 _LOCK_SECONDS = 1800
 _JWT_CANDIDATE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]*")

@@ -13,11 +13,19 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance._checks import ClauseFailure, expect, expect_status
-from conformance._client import retry_after_seconds
-from conformance._fixture_types import Account, Api, Clock, Observe, Totp
-from conformance._shapes import expect_login_success
-from conformance._stats import hodges_lehmann, mann_whitney_u
+from akol_conformance._probes.stats import hodges_lehmann, mann_whitney_u
+from akol_conformance.check import (
+    Account,
+    Api,
+    ClauseFailure,
+    Clock,
+    Observe,
+    Totp,
+    expect,
+    expect_login_success,
+    expect_status,
+    retry_after_seconds,
+)
 
 _INVALID = "invalid email or password"
 _JSON = {"Content-Type": "application/json"}

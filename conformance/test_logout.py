@@ -4,9 +4,19 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._fixture_types import Api, Clock, Login, Observe, Session, Settings
-from conformance._lifetimes import ACCESS_TTL, advance_to, issued_at
+from akol_conformance.check import (
+    ACCESS_TTL,
+    Api,
+    Clock,
+    Login,
+    Observe,
+    Session,
+    Settings,
+    advance_to,
+    expect,
+    expect_status,
+    issued_at,
+)
 
 _GARBAGE_TOKEN = "x-garbage-token-7e3a"  # distinctive: the plugin scrubs every token sent
 

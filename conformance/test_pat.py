@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._jwtparse import parse_jwt
-from conformance._ratelimit import UnknownEmails, trip, wait_out
+from akol_conformance.check import UnknownEmails, expect, expect_status, parse_jwt, trip, wait_out
 
 _DAY = 86_400.0
 _LATER_DAYS = (7, 400)

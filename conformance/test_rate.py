@@ -8,11 +8,18 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._client import Api, retry_after_seconds
-from conformance._clock import Clock
-from conformance._ratelimit import Burst, UnknownEmails, trip, wait_out
-from conformance._settings import Settings
+from akol_conformance.check import (
+    Api,
+    Burst,
+    Clock,
+    Settings,
+    UnknownEmails,
+    expect,
+    expect_status,
+    retry_after_seconds,
+    trip,
+    wait_out,
+)
 
 pytestmark = pytest.mark.destructive
 

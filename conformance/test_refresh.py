@@ -6,11 +6,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from conformance._accounts import Session
-from conformance._checks import expect, expect_status
-from conformance._client import Api
-from conformance._lifetimes import ACCESS_TTL, advance_to, issued_at
-from conformance._shapes import json_body
+from akol_conformance.check import ACCESS_TTL, Api, Session, advance_to, expect, expect_status, issued_at, json_body
 
 # Later checks of a rotated refresh token, in seconds after rotation: past a 60 s grace
 # window, and a day on (both well inside the 7-day life, so only revocation explains a 401).

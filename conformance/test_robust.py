@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance._checks import expect
-from conformance._client import Api
-from conformance._openapi import DOCUMENT, labels
+from akol_conformance._probes.openapi import DOCUMENT, labels
+from akol_conformance.check import Api, expect
 
 if TYPE_CHECKING:
-    from conformance._fuzz import Finding, Variant
+    from akol_conformance._probes.fuzz import Finding, Variant
 
 _LOGIN = "POST /auth/login"
 # Single-use credentials cost a login each: a few are enough to see the success answers.
@@ -29,9 +28,9 @@ _SHOWN_SERVER_ERRORS = 5
 
 
 def _fuzz() -> ModuleType:
-    """conformance._fuzz on first use: schemathesis and Hypothesis take about a second to
+    """_probes.fuzz on first use: schemathesis and Hypothesis take about a second to
     import, which runs that select other families should not pay at collection."""
-    return importlib.import_module("conformance._fuzz")
+    return importlib.import_module("akol_conformance._probes.fuzz")
 
 
 def _operations() -> list[Any]:

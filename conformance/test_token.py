@@ -3,10 +3,22 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._checks import expect, expect_status
-from conformance._fixture_types import Api, Clock, Login, Observe, Session, Settings
-from conformance._jwtparse import parse_jwt
-from conformance._lifetimes import ACCESS_TTL, REFRESH_TTL, advance_to, issued_at, numeric
+from akol_conformance.check import (
+    ACCESS_TTL,
+    REFRESH_TTL,
+    Api,
+    Clock,
+    Login,
+    Observe,
+    Session,
+    Settings,
+    advance_to,
+    expect,
+    expect_status,
+    issued_at,
+    numeric,
+    parse_jwt,
+)
 
 _ROUNDING = 1  # seconds: iat and exp are whole seconds, a server may round either way
 

@@ -6,13 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import pyotp
 from locust.contrib.fasthttp import FastHttpUser
 
-from conformance._accounts import Account
-from conformance._jwtparse import parse_jwt
-from load._api import Reply, Validator, call, login_answer, token_pair
-from load._context import LoadContext, context_of
+from akol_conformance.client import Account, parse_jwt, totp_code
+from akol_load._api import Reply, Validator, call, login_answer, token_pair
+from akol_load._context import LoadContext, context_of
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class AkolUser(FastHttpUser):
         if not reply.ok:
             return None
         if reply.data.get("requires2FA") is True and account.totp_secret is not None:
-            code = pyotp.TOTP(account.totp_secret).at(self.akol.clock.now(self.base_url))
+            code = totp_code(account.totp_secret, self.akol.clock.now(self.base_url))
             reply = self.call("POST", "/auth/verify-2fa", name="POST /auth/verify-2fa",
                               body={"pendingToken": reply.data["pendingToken"], "code": code},
                               validate=token_pair(email=account.email))

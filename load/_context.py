@@ -7,20 +7,20 @@ from dataclasses import dataclass, field
 
 from locust.env import Environment
 
-from conformance._accounts import Account
-from load._accounts import AccountPool, Claim
-from load._fake import FakeServer
-from load._options import Settings
-from load._target import ServerClock
+from akol_conformance.client import Account
+from akol_load._fake import FakeServer
+from akol_load._options import LoadSettings
+from akol_load._pool import AccountPool, Claim
+from akol_load._provision import TargetClock
 
 _ATTRIBUTE = "akol_load"
 
 
 @dataclass
 class LoadContext:
-    settings: Settings
+    settings: LoadSettings
     pool: AccountPool = field(default_factory=AccountPool)
-    clock: ServerClock = field(default_factory=ServerClock)
+    clock: TargetClock = field(default_factory=TargetClock)
     fake: FakeServer | None = None
     provisioning: bool = False
     # The whole run's accounts and PATs, held by the master (or local runner) that shares them out.

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from load._options import Settings
+from akol_load._options import LoadSettings
 
 GATE_EXIT_CODE = 3
 
@@ -40,7 +40,7 @@ class GateResult:
         return {"name": self.name, "limit": self.limit, "observed": self.observed, "passed": self.passed}
 
 
-def evaluate(total: Aggregate, settings: Settings) -> list[GateResult]:
+def evaluate(total: Aggregate, settings: LoadSettings) -> list[GateResult]:
     """--p95-ms against the aggregate p95 (ms), --max-fail-ratio against the aggregate failure ratio."""
     results: list[GateResult] = []
     has_data = total.num_requests > 0

@@ -19,15 +19,15 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import MasterRunner, Runner, WorkerRunner
 
-from conformance._accounts import Account
-from load._accounts import AccountsError, Claim, partition, read_accounts_csv, read_pats
-from load._context import LoadContext, attach, find
-from load._fake import FakeStartError, start_fake
-from load._gates import GATE_EXIT_CODE, evaluate
-from load._options import Settings, add_arguments
-from load._step import StepShape
-from load._summary import build, write
-from load._target import control_over, http_client, provision, provisioner
+from akol_conformance.client import Account
+from akol_load._context import LoadContext, attach, find
+from akol_load._fake import FakeStartError, start_fake
+from akol_load._gates import GATE_EXIT_CODE, evaluate
+from akol_load._options import LoadSettings, add_arguments
+from akol_load._pool import AccountsError, Claim, partition, read_accounts_csv, read_pats
+from akol_load._provision import control_over, http_client, provision, provisioner
+from akol_load._step import StepShape
+from akol_load._summary import build, write
 
 logger = logging.getLogger("akol.load")
 # httpx logs every provisioning request at INFO; only its warnings matter here.
@@ -50,7 +50,7 @@ def register(events: Events) -> None:
 
 
 def _on_init(environment: Environment, runner: Runner, **_: Any) -> None:
-    context = attach(environment, LoadContext(Settings.from_options(environment.parsed_options)))
+    context = attach(environment, LoadContext(LoadSettings.from_options(environment.parsed_options)))
     if isinstance(runner, WorkerRunner):
         runner.register_message(SHARE_MESSAGE, lambda environment, msg, **_: _receive_share(context, msg.data))
         environment.events.report_to_master.add_listener(

@@ -11,7 +11,7 @@ DEFAULT_SUMMARY = "reports/load-summary.json"
 def add_arguments(parser: Any) -> None:
     """Register the options on Locust's parser (``events.init_command_line_parser``)."""
     def option(*names: str, **kwargs: Any) -> None:
-        # Read once at start-up into Settings: the web UI must not offer to change them later.
+        # Read once at start-up into LoadSettings: the web UI must not offer to change them later.
         parser.add_argument(*names, include_in_web_ui=False, **kwargs)
 
     option("--accounts-file", env_var="AKOL_LOAD_ACCOUNTS_FILE", default=None,
@@ -48,7 +48,7 @@ def add_arguments(parser: Any) -> None:
 
 
 @dataclass(frozen=True)
-class Settings:
+class LoadSettings:
     accounts_file: Path | None
     pat: str | None
     pats_file: Path | None
@@ -66,7 +66,7 @@ class Settings:
     step_max_fail_ratio: float
 
     @classmethod
-    def from_options(cls, options: Any) -> Settings:
+    def from_options(cls, options: Any) -> LoadSettings:
         """Every field comes from ``add_arguments``, registered in every Locust process."""
         def path(value: str | None) -> Path | None:
             return Path(value) if value else None

@@ -8,8 +8,8 @@ from typing import Any
 from locust import LoadTestShape
 from locust.stats import StatsEntry, calculate_response_time_percentile, diff_response_time_dicts
 
-from load._context import context_of
-from load._options import Settings
+from akol_load._context import context_of
+from akol_load._options import LoadSettings
 
 logger = logging.getLogger("akol.load")
 # The first quarter of each step (users still spawning, connections opening) is not judged.
@@ -38,7 +38,7 @@ class StepResult:
     reason: str
 
     @classmethod
-    def judge(cls, users: int, before: Snapshot, after: Snapshot, settings: Settings) -> StepResult:
+    def judge(cls, users: int, before: Snapshot, after: Snapshot, settings: LoadSettings) -> StepResult:
         requests = after.requests - before.requests
         failures = after.failures - before.failures
         if requests <= 0:
@@ -77,7 +77,7 @@ class StepShape(LoadTestShape):
         self._warm: Snapshot | None = None
         self.stopped_because = "the run ended before the last step finished"
 
-    def _users(self, step: int, settings: Settings) -> int:
+    def _users(self, step: int, settings: LoadSettings) -> int:
         return min((step + 1) * settings.step_users, settings.step_max_users)
 
     def tick(self) -> tuple[int, float] | None:
@@ -94,7 +94,7 @@ class StepShape(LoadTestShape):
             self._warm = Snapshot.of(total)
         return self._users(self._step, settings), float(max(settings.step_users, 1))
 
-    def _finish_step(self, total: StatsEntry, settings: Settings) -> bool:
+    def _finish_step(self, total: StatsEntry, settings: LoadSettings) -> bool:
         """Judge the step that just ended; False stops the test."""
         before = self._warm or self._start
         assert before is not None

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from load._accounts import Claim
-from load._api import THROTTLED_SUFFIX
-from load._gates import GateResult
+from akol_load._api import THROTTLED_SUFFIX
+from akol_load._gates import GateResult
+from akol_load._pool import Claim
 
 if TYPE_CHECKING:  # importing locust monkey-patches the process: keep this module importable without it
     from locust.stats import RequestStats, StatsEntry

@@ -13,21 +13,13 @@ For the knee, run the same profiles through load/stepfile.py.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from locust import events
 
-# Locust imports this file by path; the `load` and `conformance` packages live beside it.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from locust import events  # noqa: E402
-
-from load._hooks import register  # noqa: E402
-from load.login_user import LoginUser  # noqa: E402
-from load.pat_user import PatUser  # noqa: E402
-from load.refresh_user import RefreshUser  # noqa: E402
-from load.session_user import SessionUser  # noqa: E402
+from akol_load._hooks import register
+from akol_load.login_user import LoginUser
+from akol_load.pat_user import PatUser
+from akol_load.refresh_user import RefreshUser
+from akol_load.session_user import SessionUser
 
 register(events)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from locust import task
 
-from load._base import AkolUser
+from akol_load._base import AkolUser
 
 
 class LoginUser(AkolUser):

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from locust import task
 
-from load._base import AkolUser
+from akol_load._base import AkolUser
 
 
 class PatUser(AkolUser):

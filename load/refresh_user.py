@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from locust import task
 
-from load._base import AkolUser, Tokens
+from akol_load._base import AkolUser, Tokens
 
 CHECK_ACCESS_EVERY = 5
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from locust import task
 
-from load._base import AkolUser, Tokens
+from akol_load._base import AkolUser, Tokens
 
 REFRESH_MARGIN_SECONDS = 60.0
 LOGOUT_OK = frozenset(range(200, 300))

@@ -16,7 +16,7 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from load._step import StepShape  # noqa: E402
-from load.locustfile import LoginUser, PatUser, RefreshUser, SessionUser  # noqa: E402
+from akol_load._step import StepShape
+from akol_load.locustfile import LoginUser, PatUser, RefreshUser, SessionUser
 
 __all__ = ["LoginUser", "PatUser", "RefreshUser", "SessionUser", "StepShape"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from conformance._catalog import CLAUSES
+from akol_conformance.catalog import CLAUSES
 from tests._mutation_probe import PROBE_ENV
 from tests.mutants import Mutant
 
@@ -194,8 +194,9 @@ def judge(mutant: Mutant, run: SuiteRun) -> Verdict:
     if st.status != "failed":
         reason = f", reason: {st.reason}" if st.reason else ""
         return Verdict(False, f"{mutant.clause} is {st.status}{reason} (exit code {run.exit_code})", run)
-    if mutant.level == "MUST" and run.exit_code == 0:
-        return Verdict(False, f"{failed} but the run exited 0: a MUST failure must fail the run", run)
+    if mutant.level == "MUST" and run.exit_code != 1:
+        return Verdict(False, f"{failed} but the run exited {run.exit_code}: a MUST failure must fail the run "
+                              "(exit 1)", run)
     if mutant.level == "SHOULD" and run.exit_code != 0:
         return Verdict(
             False,

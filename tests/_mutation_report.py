@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conformance._catalog import CLAUSES, FAMILIES
+from akol_conformance.catalog import CLAUSES, FAMILIES
 from tests._mutation import ControlResult, MatrixResult, MutantResult, Verdict
 
 README_START = "<!-- mutation-score:start -->"

@@ -1,4 +1,5 @@
-"""The clause catalog is the spec's, and every clause lives in exactly one test module."""
+"""The clause catalog is the spec's (the repository's copy, docs/spec/), and every clause lives in
+exactly one test module."""
 from __future__ import annotations
 
 import re
@@ -6,22 +7,40 @@ from pathlib import Path
 
 import pytest
 
-from conformance._catalog import CLAUSES, FAMILIES
+from akol_conformance.catalog import CLAUSES, FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT.parent / "shared" / "spec" / "CLAUSES.md"
+SPEC = ROOT / "docs" / "spec" / "CLAUSES.md"
+# The upstream spec, when it is checked out beside the repository; it may lag the copy (the
+# project adds clauses first), never contradict it.
+UPSTREAM = ROOT.parent / "shared" / "spec"
 ROW = re.compile(r"^\| ([A-Z0-9]+-\d\d) \| (MUST|SHOULD) \| (.*) \|$", re.MULTILINE)
 MARK = re.compile(r"""pytest\.mark\.clause\(\s*["']([A-Z0-9]+-\d\d)["']""")
 
 
-def test_catalog_mirrors_the_spec() -> None:
-    if not SPEC.exists():
-        pytest.skip(f"the spec is not beside this checkout ({SPEC})")
-    rows = {m.group(1): (m.group(2), m.group(3).replace("`", "")) for m in ROW.finditer(SPEC.read_text())}
+def _rows(path: Path) -> dict[str, tuple[str, str]]:
+    return {m.group(1): (m.group(2), m.group(3).replace("`", "")) for m in ROW.finditer(path.read_text())}
+
+
+def test_catalog_is_the_spec_copy() -> None:
+    rows = _rows(SPEC)
     ours = {c.id: (c.level, c.title) for c in CLAUSES.values()}
-    missing = sorted(set(rows) - set(ours))
+    missing, extra = sorted(set(rows) - set(ours)), sorted(set(ours) - set(rows))
     changed = sorted(i for i in rows if i in ours and rows[i] != ours[i])
-    assert not missing and not changed, f"regenerate conformance/_catalog.py: missing {missing}, changed {changed}"
+    assert not missing and not extra and not changed, \
+        f"conformance/catalog.py and docs/spec/CLAUSES.md differ: missing {missing}, extra {extra}, changed {changed}"
+
+
+def test_spec_copy_agrees_with_upstream() -> None:
+    if not UPSTREAM.is_dir():
+        pytest.skip(f"the upstream spec is not beside this checkout ({UPSTREAM})")
+    upstream, ours = _rows(UPSTREAM / "CLAUSES.md"), _rows(SPEC)
+    missing = sorted(set(upstream) - set(ours))
+    changed = sorted(i for i in upstream if i in ours and upstream[i] != ours[i])
+    assert not missing and not changed, f"docs/spec/CLAUSES.md lags ../shared/spec: missing {missing}, changed {changed}"
+    for name in ("authentication.txt", "TEST-CONTROL.md"):
+        assert (ROOT / "docs" / "spec" / name).read_text() == (UPSTREAM / name).read_text(), \
+            f"docs/spec/{name} differs from ../shared/spec/{name}: copy it over"
 
 
 def test_every_clause_family_is_named() -> None:

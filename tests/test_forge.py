@@ -8,8 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conformance import _forge
-from conformance._forge import Jwt
+import akol_fixtures
+from akol_conformance._probes import forge as _forge
+from akol_conformance._probes.forge import Jwt
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 KEY = b"a-strong-key-nobody-would-ever-guess-0123"
@@ -85,7 +86,7 @@ def test_alg_confusion_is_hs256_keyed_with_the_pem() -> None:
 def test_crack_finds_a_listed_key_by_line_and_misses_a_strong_one() -> None:
     words = _forge.load_wordlist()
     assert len(words) > 3000
-    lines = _forge.WORDLIST.read_bytes().splitlines()
+    lines = akol_fixtures.path(akol_fixtures.JWT_SECRETS).read_bytes().splitlines()
     assert _forge.crack_hmac(_original(KEY)[1], words) is None
     number = _forge.crack_hmac(_original(b"your-256-bit-secret")[1], words)
     assert number is not None and lines[number - 1] == b"your-256-bit-secret"

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conformance._catalog import CLAUSES
+from akol_conformance.catalog import CLAUSES
 from tests._mutation import ROOT, MatrixResult, run_matrix
 from tests._mutation_report import (
     README_END,

@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance._catalog import CLAUSES
+from akol_conformance.catalog import CLAUSES
 from tests._mutation import (
     ROOT,
     ClauseStatus,
     MatrixResult,
     MutantResult,
-    SuiteRun,
     Outcome,
+    SuiteRun,
     check_control,
     coverage,
     judge,
@@ -27,9 +27,9 @@ from tests._mutation import (
 )
 from tests._mutation_probe import PROBE_ENV
 from tests._mutation_report import (
-    _short,
     README_END,
     README_START,
+    _short,
     read_readme_block,
     readme_block,
     replace_readme_block,

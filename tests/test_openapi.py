@@ -12,8 +12,10 @@ import httpx
 import pytest
 import yaml
 
+from akol_conformance._probes import fuzz as _fuzz
+from akol_conformance._probes import openapi as _openapi
+from akol_conformance.client import totp_code
 from akol_fake import Policy, create_app
-from conformance import _fuzz, _openapi
 from tests.fake.conftest import API, Fake, bearer
 
 LOGIN, VERIFY, REFRESH, LOGOUT, AGENTS = (
@@ -24,7 +26,7 @@ USER = {"id": "user_1", "email": "you@example.com", "role": "USER", "plan": "STA
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return yaml.safe_load(_openapi.SCHEMA_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return yaml.safe_load(_openapi.schema_path().read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
@@ -107,7 +109,6 @@ def test_fake_success_answers_conform(fake: Fake) -> None:
 
 
 def test_fake_two_factor_answers_conform(fake: Fake) -> None:
-    import pyotp
 
     user = fake.user(twoFactor=True)
     client = fake.client()
@@ -116,7 +117,7 @@ def test_fake_two_factor_answers_conform(fake: Fake) -> None:
     pending = challenge.json()["data"]["pendingToken"]
     wrong = client.post(f"{API}/auth/verify-2fa", json={"pendingToken": pending, "code": "000000x"})
     _conforms(VERIFY, wrong, 401)
-    code = pyotp.TOTP(user["totpSecret"]).at(fake.now())
+    code = totp_code(user["totpSecret"], fake.now())
     _conforms(VERIFY, client.post(f"{API}/auth/verify-2fa", json={"pendingToken": pending, "code": code}), 200)
 
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from conformance._stats import hodges_lehmann, mann_whitney_u
+from akol_conformance._probes.stats import hodges_lehmann, mann_whitney_u
 
 
 def test_separated_samples_match_the_textbook_value() -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 import pytest
 
+from akol_conformance.client import totp_code
 from tests.fake.conftest import API, Fake, bearer
 
 
@@ -20,7 +20,7 @@ def _verify(fake: Fake, pending: str, code: str) -> Any:
 
 
 def _code(fake: Fake, secret: str, offset: float = 0) -> str:
-    return pyotp.TOTP(secret).at(fake.now() + offset)
+    return totp_code(secret, fake.now() + offset)
 
 
 def _wrong(fake: Fake, secret: str) -> str:

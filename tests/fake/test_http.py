@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
-import pyotp
 
+from akol_conformance.client import totp_code
 from tests.fake.conftest import API, Served, bearer
 
 
@@ -52,7 +52,7 @@ def test_two_factor_over_http(served: Served) -> None:
     with served.client() as client:
         pending = _login(client, account).json()["data"]["pendingToken"]
         now = client.get("/__test__/clock").json()["now"]
-        code = pyotp.TOTP(account["totpSecret"]).at(now)
+        code = totp_code(account["totpSecret"], now)
         response = client.post(f"{API}/auth/verify-2fa",
                                json={"pendingToken": pending, "code": code})
         assert response.status_code == 200 and response.json()["data"]["token"]

@@ -1,4 +1,4 @@
-"""The public surface: Policy, Clock, create_app(seed=...), the AuthService docstring contract."""
+"""The public surface: Policy, ServerClock, create_app(seed=...), the AuthService docstring contract."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import akol_fake
-from akol_fake import AuthService, Clock, Policy, create_app
+from akol_fake import AuthService, Policy, ServerClock, create_app
 from tests.fake.conftest import API, Fake, bearer
 
 SEED = Path(__file__).resolve().parents[2] / "fixtures" / "data" / "seed-example.json"
@@ -27,7 +27,7 @@ def test_policy_defaults_are_the_spec_values() -> None:
 
 
 def test_public_surface() -> None:
-    assert set(akol_fake.__all__) == {"AuthService", "Clock", "Policy", "create_app"}
+    assert set(akol_fake.__all__) == {"AuthService", "ServerClock", "Policy", "create_app"}
 
 
 def test_create_app_env_overrides_the_policy_and_exposes_the_service() -> None:
@@ -44,7 +44,7 @@ def test_create_app_uses_the_given_service_class() -> None:
 
 
 def test_clock_moves_only_forward() -> None:
-    clock = Clock()
+    clock = ServerClock()
     before = clock.now()
     assert clock.advance(10) >= before + 10
     for bad in (0, -1, float("nan"), float("inf"), 1e12):

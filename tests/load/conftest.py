@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from load._fake import FakeServer, start_fake
+from akol_load._fake import FakeServer, start_fake
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from conformance._control import Control
-from conformance._redact import Redactor
-from load._accounts import account_key
-from load._fake import FakeServer
+from akol_conformance.client import Control
+from akol_load._fake import FakeServer
+from akol_load._pool import account_key
 from tests.load._locust import LocustRun, headless
 
 USERS = 6
@@ -17,7 +16,7 @@ USERS = 6
 
 def test_two_worker_processes_split_the_accounts(served_fake: FakeServer, tmp_path: Path) -> None:
     with httpx.Client(base_url=served_fake.url, timeout=10) as http:
-        control = Control(http, Redactor())
+        control = Control(http)
         accounts = [control.create_user(two_factor=index % 3 == 2) for index in range(USERS)]
     accounts_file = tmp_path / "accounts.csv"
     with accounts_file.open("w", newline="") as out:
@@ -47,7 +46,7 @@ def test_two_worker_processes_split_the_accounts(served_fake: FakeServer, tmp_pa
 
 def test_more_users_than_accounts_fails_with_a_fix(served_fake: FakeServer, tmp_path: Path) -> None:
     with httpx.Client(base_url=served_fake.url, timeout=10) as http:
-        account = Control(http, Redactor()).create_user()
+        account = Control(http).create_user()
     accounts_file = tmp_path / "accounts.csv"
     accounts_file.write_text(f"{account.email},{account.password}\n")
 

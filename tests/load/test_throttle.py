@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from load._fake import FakeServer
+from akol_load._fake import FakeServer
 from tests.load._locust import Finished, LocustRun, headless
 
 

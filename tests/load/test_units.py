@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from conformance._accounts import Account
-from load._accounts import AccountPool, AccountsError, account_key, partition, read_accounts_csv, read_pats
-from load._api import THROTTLED_SUFFIX, login_answer, throttled_name, token_pair
-from load._gates import evaluate
-from load._options import Settings
+from akol_conformance.client import Account
+from akol_load._api import THROTTLED_SUFFIX, login_answer, throttled_name, token_pair
+from akol_load._gates import evaluate
+from akol_load._options import LoadSettings
+from akol_load._pool import AccountPool, AccountsError, account_key, partition, read_accounts_csv, read_pats
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: object) -> LoadSettings:
     base = dict(accounts_file=None, pat=None, pats_file=None, throttle_is_failure=False, p95_ms=None,
                 max_fail_ratio=None, think_time=0.0, replay_every=10, summary_file=Path("s.json"),
                 fake_hash_iterations=1000, step_users=5, step_seconds=10.0, step_max_users=100,
                 step_p95_ms=250.0, step_max_fail_ratio=0.01)
-    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+    return LoadSettings(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 def test_accounts_csv_reads_rows_skips_header_and_keeps_totp(tmp_path: Path) -> None:

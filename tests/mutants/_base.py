@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance._catalog import CLAUSES
+from akol_conformance.catalog import CLAUSES
 
 ASGIApp = Callable[..., Any]
 

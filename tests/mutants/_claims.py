@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
+
 from akol_fake import AuthService
 
 __all__ = ["accepted_claims", "header", "hmac_key"]

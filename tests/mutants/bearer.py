@@ -7,7 +7,6 @@ from akol_fake import AuthService
 from akol_fake import _errors as err
 from akol_fake._errors import Denied
 from akol_fake._service import Principal
-
 from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import Mutant
 from tests.mutants._envelope import error_code, replace_error, request_header

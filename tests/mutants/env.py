@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+
 from akol_fake import AuthService
 from akol_fake._service import Principal
 from akol_fake._tokens import TokenCodec
-
 from tests.mutants._base import Mutant
 from tests.mutants._claims import accepted_claims, hmac_key
 

@@ -15,8 +15,8 @@ import re
 from typing import Any
 
 import jwt as pyjwt
-from akol_fake import AuthService
 
+from akol_fake import AuthService
 from tests.mutants._base import Mutant
 from tests.mutants._claims import accepted_claims, header, hmac_key
 

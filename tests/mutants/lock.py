@@ -9,9 +9,8 @@ from typing import Any, ContextManager
 
 from akol_fake import AuthService
 from akol_fake import _errors as err
-from akol_fake._service import PendingLogin, Session
+from akol_fake._service import IssuedSession, PendingLogin
 from akol_fake._store import User
-
 from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 
@@ -28,7 +27,7 @@ def _locked_as(status: int) -> Callable[[ASGIApp], ASGIApp]:
 
 class _RightPasswordUnlocks(AuthService):
     def login(self, email: str, password: str, *, socket_ip: str,
-              headers: Mapping[str, str]) -> Session | PendingLogin:
+              headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
         user = self.find_user(email)
         if user is not None and user.locked_until is not None and self.verify_password(user, password):
             user.locked_until, user.failures = None, 0
@@ -39,7 +38,7 @@ class _CookieBesideLock(AuthService):
     """A locked login refuses with 423 but the session cookie was already minted."""
 
     def login(self, email: str, password: str, *, socket_ip: str,
-              headers: Mapping[str, str]) -> Session | PendingLogin:
+              headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
         try:
             return super().login(email, password, socket_ip=socket_ip, headers=headers)
         except err.Denied as denied:
@@ -75,7 +74,7 @@ class _CaseSensitiveCounter(AuthService):
         self._typed_lock = threading.Lock()
 
     def login(self, email: str, password: str, *, socket_ip: str,
-              headers: Mapping[str, str]) -> Session | PendingLogin:
+              headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
         user = self.find_user(email)
         if user is None:
             return super().login(email, password, socket_ip=socket_ip, headers=headers)

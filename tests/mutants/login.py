@@ -8,9 +8,8 @@ from typing import Any
 
 from akol_fake import AuthService
 from akol_fake._errors import Denied
-from akol_fake._service import PendingLogin, Session
+from akol_fake._service import IssuedSession, PendingLogin
 from akol_fake._store import User
-
 from tests.mutants._asgi import Answer, Editor, Message, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import edit_data, error_code, replace_error, request_header
@@ -21,7 +20,7 @@ def _bad_credentials(*, known: bool, answer: Callable[[str], Denied]) -> type[Au
 
     class BadCredentials(AuthService):
         def login(self, email: str, password: str, *, socket_ip: str,
-                  headers: Mapping[str, str]) -> Session | PendingLogin:
+                  headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
             try:
                 return super().login(email, password, socket_ip=socket_ip, headers=headers)
             except Denied as denied:

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from typing import Any
 
 from akol_fake import AuthService
-
 from tests.mutants._asgi import Answer, Editor, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import error_code, replace_error, request_header

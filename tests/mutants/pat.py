@@ -7,8 +7,7 @@ from typing import Any
 
 from akol_fake import AuthService
 from akol_fake._service import Principal
-from akol_fake._store import Pat
-
+from akol_fake._store import PatRecord
 from tests.mutants._asgi import Message, Scope
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import error_body
@@ -27,7 +26,7 @@ class _ExpiresAfter30Days(AuthService):
         super().__init__(*args, **kwargs)
         self._created: dict[str, float] = {}
 
-    def create_pat(self, user_id: str, token: str | None = None) -> tuple[Pat, str] | None:
+    def create_pat(self, user_id: str, token: str | None = None) -> tuple[PatRecord, str] | None:
         created = super().create_pat(user_id, token)
         if created is not None:
             self._created[created[0].id] = self.clock.now()
@@ -43,7 +42,7 @@ class _ExpiresAfter30Days(AuthService):
 class _JwtWithExp(AuthService):
     """PATs are JWTs with an exp 401 days out (never enforced, but a promise the page does not make)."""
 
-    def create_pat(self, user_id: str, token: str | None = None) -> tuple[Pat, str] | None:
+    def create_pat(self, user_id: str, token: str | None = None) -> tuple[PatRecord, str] | None:
         if token is None:
             iat = int(self.clock.now())
             token = self.tokens.encode({"sub": user_id, "jti": secrets.token_urlsafe(16), "iat": iat,

@@ -5,8 +5,7 @@ from collections.abc import Callable, Mapping
 
 from akol_fake import AuthService
 from akol_fake import _errors as err
-from akol_fake._service import PendingLogin, Session
-
+from akol_fake._service import IssuedSession, PendingLogin
 from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 
@@ -21,7 +20,7 @@ class _PerAccount(AuthService):
         return "email:" + self.normalize_email(email)
 
     def login(self, email: str, password: str, *, socket_ip: str,
-              headers: Mapping[str, str]) -> Session | PendingLogin:
+              headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
         retry_after = self.rate_limit_hit(self.login_key(email, socket_ip))
         if retry_after is not None:
             raise err.rate_limited(retry_after)
@@ -37,7 +36,7 @@ class _PerIpAndAccount(_PerAccount):
 
 class _KnownEmailsOnly(AuthService):
     def login(self, email: str, password: str, *, socket_ip: str,
-              headers: Mapping[str, str]) -> Session | PendingLogin:
+              headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
         if self.find_user(email) is None:
             self.verify_password(None, password)
             raise err.invalid_credentials()

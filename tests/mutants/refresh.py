@@ -6,11 +6,11 @@ import time
 from typing import Any, ContextManager
 
 import jwt
+
 from akol_fake import AuthService
 from akol_fake import _errors as err
-from akol_fake._service import Session
+from akol_fake._service import IssuedSession
 from akol_fake._store import Family, User
-
 from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import Mutant
 
@@ -25,19 +25,19 @@ def _live_family(service: AuthService, claims: dict[str, Any]) -> Family:
 
 
 class _SameRefreshToken(AuthService):
-    def refresh(self, token: str) -> Session:
+    def refresh(self, token: str) -> IssuedSession:
         claims = self.decode(token, "refresh")
         if claims is None:
             raise err.invalid_token(err.INVALID_REFRESH)
         family = _live_family(self, claims)
         user = self.store.users[family.user_id]
-        return Session(user, self.issue_access(user, family.id), token)
+        return IssuedSession(user, self.issue_access(user, family.id), token)
 
 
 class _SwappedPair(AuthService):
-    def rotate(self, family: Family, user: User) -> Session:
+    def rotate(self, family: Family, user: User) -> IssuedSession:
         refresh_token = self.issue_refresh(user, family)
-        return Session(user, refresh_token, self.issue_access(user, family.id))
+        return IssuedSession(user, refresh_token, self.issue_access(user, family.id))
 
 
 class _OldStillValid(AuthService):
@@ -89,7 +89,7 @@ class _AccessTtlOnRefresh(AuthService):
 
 
 class _AcceptsAccessToken(AuthService):
-    def refresh(self, token: str) -> Session:
+    def refresh(self, token: str) -> IssuedSession:
         claims = self.decode(token, "access")
         if claims is None:
             return super().refresh(token)
@@ -98,7 +98,7 @@ class _AcceptsAccessToken(AuthService):
 
 
 class _CrashesOnGarbage(AuthService):
-    def refresh(self, token: str) -> Session:
+    def refresh(self, token: str) -> IssuedSession:
         jwt.get_unverified_header(token)  # reads the kid before verifying: DecodeError on garbage
         return super().refresh(token)
 

@@ -10,7 +10,6 @@ import argparse
 import sys
 
 from akol_fake.cli import serve
-
 from tests.mutants import CATALOG
 
 

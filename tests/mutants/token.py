@@ -5,7 +5,6 @@ from typing import Any
 
 from akol_fake import AuthService
 from akol_fake._store import Family, User
-
 from tests.mutants._base import Mutant
 
 _HOUR = 3600

@@ -5,10 +5,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import pyotp
-from akol_fake import AuthService
-from akol_fake._service import Principal, Session
-
+from akol_fake import AuthService, _totp
+from akol_fake._service import IssuedSession, Principal
 from tests.mutants._asgi import on_path, rewrite_responses
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import edit_data
@@ -54,14 +52,14 @@ class _FiveStepWindow(AuthService):
     """Codes from up to 5 steps (2.5 minutes) either side are accepted: "users' phones drift"."""
 
     def totp_ok(self, secret: str, code: str) -> bool:
-        return bool(secret) and pyotp.TOTP(secret).verify(code, for_time=self.clock.now(), valid_window=5)
+        return _totp.matching_step(secret, code, self.clock.now(), window=5) is not None
 
 
 class _WallClock(AuthService):
     """TOTP checked against the machine's wall clock instead of the server clock."""
 
     def totp_ok(self, secret: str, code: str) -> bool:
-        return bool(secret) and pyotp.TOTP(secret).verify(code, for_time=time.time(), valid_window=1)
+        return _totp.matching_step(secret, code, time.time(), window=1) is not None
 
 
 class _PendingAsBearer(AuthService):
@@ -80,7 +78,7 @@ class _PendingReusable(AuthService):
     """The pendingToken is never marked used: it can be exchanged again until it expires."""
 
     def verify_2fa(self, pending_token: str, code: str, *, socket_ip: str,
-                   headers: Mapping[str, str]) -> Session:
+                   headers: Mapping[str, str]) -> IssuedSession:
         session = super().verify_2fa(pending_token, code, socket_ip=socket_ip, headers=headers)
         claims = self.decode(pending_token, "2fa_pending")
         if claims is not None and claims["jti"] in self.store.pending:

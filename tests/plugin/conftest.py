@@ -17,7 +17,7 @@ import uvicorn
 # The pytest11 entry point marks `conformance` for assertion rewriting, but this process
 # imported it long before pytester's inner run starts.
 PLUGIN = (
-    "-p", "conformance.conftest", "-p", "no:locust",
+    "-p", "akol_conformance.conftest", "-p", "no:locust",
     "-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning",
 )
 

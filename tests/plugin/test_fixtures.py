@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from akol_fake import Policy, create_app
 
+from akol_fake import Policy, create_app
 from tests.plugin.conftest import Suite, serve
 
 SEED = json.loads((Path(__file__).parents[2] / "fixtures" / "data" / "seed-example.json").read_text())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance._run import RUN_KEY
-from conformance._settings import Settings
+from akol_conformance._plugin.options import Settings
+from akol_conformance._plugin.run import RUN_KEY
 from tests.plugin.conftest import PLUGIN, Suite
 
 STUB = "tests.plugin._stub:create_app"
@@ -63,7 +63,7 @@ def test_remote_run_reads_credentials(pytester: pytest.Pytester, monkeypatch: py
 
 def test_clause_selection_expands_families(pytester: pytest.Pytester) -> None:
     s = settings_of(pytester, "--clause=lock", "--clause", "RATE-01,BEARER-02")
-    assert s.clauses == ("LOCK-01", "LOCK-02", "LOCK-03", "LOCK-04", "LOCK-05", "RATE-01", "BEARER-02")
+    assert s.clauses == ("LOCK-01", "LOCK-02", "LOCK-03", "LOCK-04", "LOCK-05", "LOCK-06", "RATE-01", "BEARER-02")
 
 
 @pytest.mark.parametrize(("args", "message"), [

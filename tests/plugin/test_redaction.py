@@ -4,16 +4,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from akol_fake import Policy, create_app
 
-from conformance._redact import MASK, Redactor
+from akol_conformance._plugin.redact import MASK, Redactor
+from akol_fake import Policy, create_app
 from tests.plugin.conftest import Suite, serve
 from tests.plugin.test_fixtures import CREDENTIALS, SEED
 
 LEAKY = '''
 import json, os
 import pytest
-from conformance._checks import expect
+from akol_conformance._plugin.outcomes import expect
 
 @pytest.fixture
 def keep(request):

@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from conformance._target import InProcessTarget
+from akol_conformance._plugin.target import InProcessTarget
 from tests.plugin._stub import create_app
 from tests.plugin.conftest import Suite, free_port, serve
 

@@ -10,13 +10,12 @@ from typing import Any, overload
 
 import pytest
 
-from conformance._accounts import Session
-from conformance._client import Exchange
-from conformance._control import Control, detect
-from conformance._redact import Redactor
-from conformance._settings import Settings
-from conformance._target import InProcessTarget, RemoteTarget, Target, preflight
-from conformance._verdicts import Verdicts
+from akol_conformance._plugin.api import Exchange
+from akol_conformance._plugin.options import Settings
+from akol_conformance._plugin.redact import Redactor
+from akol_conformance._plugin.target import InProcessTarget, RemoteTarget, Target, preflight
+from akol_conformance._plugin.verdicts import Verdicts
+from akol_conformance.client import Control, Session, detect_test_control
 
 FOREIGN_ENV = "staging"
 
@@ -81,7 +80,7 @@ class Run:
                     raise TargetUnusable(problem)
             self.target = RemoteTarget(s.target)
         http = self.target.client()
-        self.test_control = detect(http)
+        self.test_control = detect_test_control(http)
 
     def require_target(self) -> Target:
         if self.target is None:
@@ -89,7 +88,7 @@ class Run:
         return self.target
 
     def control(self, http: Any) -> Control | None:
-        return Control(http, self.redactor) if self.test_control else None
+        return Control(http, self.redactor.add_from) if self.test_control else None
 
     def foreign(self) -> tuple[Target, bool] | None:
         """Another environment of Akol and whether it has test control, or None when there is none."""
@@ -100,7 +99,7 @@ class Run:
                 self._foreign = InProcessTarget(self.settings.app_factory, env=FOREIGN_ENV)
             else:
                 return None
-            self._foreign_control = detect(self._foreign.client())
+            self._foreign_control = detect_test_control(self._foreign.client())
         return self._foreign, bool(self._foreign_control)
 
     def close(self) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from conformance._redact import Redactor
-from conformance._verdicts import ClauseVerdict
+from akol_conformance._plugin.redact import Redactor
+from akol_conformance._plugin.verdicts import ClauseVerdict
 
 _REASON_WIDTH = 300
 
@@ -21,23 +21,30 @@ def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Red
             families.setdefault(v.clause.family, []).append(v)
     for family, members in families.items():
         counts = {k: sum(v.label(strict) == k for v in members)
-                  for k in ("passed", "failed", "error", "warned", "skipped")}
+                  for k in ("passed", "partial", "failed", "inconclusive", "warned", "skipped")}
         text = ", ".join(f"{n} {k}" for k, n in counts.items() if n or k in ("passed", "failed"))
-        bad = counts["failed"] or counts["error"]
-        lines.append((f"{family:<8} {text}", {"red": bool(bad), "yellow": not bad and bool(counts["warned"]),
+        bad = counts["failed"] or counts["inconclusive"]
+        lines.append((f"{family:<8} {text}", {"red": bool(counts["failed"]),
+                                              "yellow": not counts["failed"] and bool(bad or counts["warned"]),
                                               "green": not bad and not counts["warned"]}))
     for v in verdicts:
         label = v.label(strict)
         if not v.selected or label == "passed":
             continue
-        reason = redactor.scrub_rendering(v.reason or "")
+        if label == "partial":
+            reason = "passed what ran; not checked: " + "; ".join(v.not_checked)
+        elif label == "inconclusive":
+            reason = f"not judged ({v.cause}): {v.reason or ''}"
+        else:
+            reason = v.reason or ""
+        reason = redactor.scrub_rendering(reason)
         if len(reason) > _REASON_WIDTH:
             reason = reason[:_REASON_WIDTH] + "…"
-        lines.append((f"{label.upper():<8} {v.id} ({v.clause.level}): {reason}",
-                      {"red": label in ("failed", "error"), "yellow": label == "warned"}))
+        lines.append((f"{label.upper():<12} {v.id} ({v.clause.level}): {reason}",
+                      {"red": label == "failed", "yellow": label in ("warned", "inconclusive", "partial")}))
     unselected = sum(not v.selected for v in verdicts)
     if unselected:
-        lines.append((f"{unselected} clauses not run (not selected or no test): listed as skipped in the reports", {}))
+        lines.append((f"{unselected} clauses not selected (--clause) or without a test", {}))
     if reports:
         lines.append((f"reports: {', '.join(str(p) for p in reports)}", {"bold": True}))
     return lines

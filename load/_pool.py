@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from conformance._accounts import Account
+from akol_conformance.client import Account
 
 T = TypeVar("T")
 # Every 4th account a user provisions is a 2FA one, so SessionUser/LoginUser exercise verify-2fa.

@@ -14,20 +14,19 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from conformance._jwtparse import parse_jwt
+import akol_fixtures
+from akol_conformance.client import parse_jwt
 
 __all__ = [
-    "Forgery", "Jwt", "WORDLIST", "alg_none", "attacker_signed", "b64url", "bad_signatures",
+    "Forgery", "Jwt", "alg_none", "attacker_signed", "b64url", "bad_signatures",
     "crack_hmac", "edited_payloads", "hmac_with_public_key", "load_wordlist", "unb64url",
 ]
 
-WORDLIST = Path(__file__).resolve().parent.parent / "fixtures" / "data" / "jwt-secrets.txt"
 _COMMENT = b"#!comment:"
 HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 NONE_VARIANTS = ("none", "None", "NONE", "nOnE")
@@ -230,14 +229,10 @@ def hmac_with_public_key(original: Jwt, public_key_pem: bytes) -> list[Forgery]:
 
 
 # ---------------------------------------------------------------- JWT-05
-def load_wordlist(path: Path = WORDLIST) -> list[tuple[int, bytes]]:
-    """(line number, secret) for every entry; comment lines are not entries, an empty line is
-    (the empty key is a weak secret too)."""
-    try:
-        lines = path.read_bytes().splitlines()
-    except OSError as exc:
-        raise FileNotFoundError(f"the weak-secret word list {path} is missing ({exc.strerror}); "
-                                "it ships with the repository under fixtures/data/") from None
+def load_wordlist() -> list[tuple[int, bytes]]:
+    """(line number, secret) for every entry of the bundled list; comment lines are not entries,
+    an empty line is (the empty key is a weak secret too). ``akol_fixtures.MissingData`` if absent."""
+    lines = akol_fixtures.path(akol_fixtures.JWT_SECRETS).read_bytes().splitlines()
     return [(number, line) for number, line in enumerate(lines, start=1)
             if not line.startswith(_COMMENT)]
 

@@ -5,31 +5,91 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pyotp
 import pytest
 
-from conformance._accounts import (
-    Account,
-    Pat,
-    Session,
-    from_env,
-    log_in,
-    no_credentials,
+from akol_conformance._plugin.api import Api, ExchangeLog, RateLimitWaiter
+from akol_conformance._plugin.clock import Clock
+from akol_conformance._plugin.options import (
+    FOREIGN_TOKEN_VAR,
+    LOCKOUT_VARS,
+    PAT_VAR,
+    PLAIN_VARS,
+    TFA_VARS,
+    Settings,
 )
-from conformance._client import Api, ExchangeLog, RateLimitWaiter
-from conformance._clock import Clock
-from conformance._control import Control
-from conformance._jwtparse import parse_jwt
-from conformance._lifetimes import ACCESS_TTL
-from conformance._run import Run, ServerErrors, get_run
-from conformance._settings import FOREIGN_TOKEN_VAR, LOCKOUT_VARS, PAT_VAR, PLAIN_VARS, TFA_VARS, Settings
+from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect_status
+from akol_conformance._plugin.run import Run, ServerErrors, get_run
+from akol_conformance.check import ACCESS_TTL
+from akol_conformance.client import Account, Control, Pat, Session, parse_jwt, totp_code
 
 LOGS_KEY = pytest.StashKey[list[ExchangeLog]]()
 OBSERVED_KEY = pytest.StashKey[dict[str, Any]]()
+NOT_CHECKED_KEY = pytest.StashKey[list[str]]()
 
 NO_CONTROL = "target has no /__test__/ test-control protocol (GET /__test__/clock did not answer 200)"
 # A cached session is used only while it has this much life left.
 _SESSION_MARGIN = 120.0
+
+
+def no_credentials(settings: Settings, what: str, names: tuple[str, ...]) -> None:
+    """Skip: ``what`` can't be had without test control; name the variables that would give it."""
+    if settings.inprocess:
+        pytest.skip(f"needs {what}: the in-process app has no test control (/__test__/)")
+    missing = [n for n in names if not settings.credential(n)]
+    pytest.skip(f"needs {what}: set {' and '.join(missing or names)} "
+                f"(the target has no test control, /__test__/)")
+
+
+def from_env(settings: Settings, names: tuple[str, ...], what: str) -> Account:
+    values = [settings.credential(n) for n in names]
+    if settings.inprocess or not all(values):
+        no_credentials(settings, what, names)
+    email, password, *rest = values
+    assert email is not None and password is not None
+    return Account(id=None, email=email, password=password, totp_secret=rest[0] if rest else None)
+
+
+def _data(response: Any, what: str) -> dict[str, Any]:
+    try:
+        data = response.json()["data"]
+        if isinstance(data, dict):
+            return data
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise Inconclusive(f"{what}: expected a JSON body {{\"success\": true, \"data\": {{...}}}}, got "
+                       f"{response.status_code} {response.text[:200]!r}", cause="prerequisite")
+
+
+def log_in(api: Api, account: Account, code: Callable[[str], str]) -> Session:
+    """Log ``account`` in (through 2FA when the server asks for it); the check is inconclusive
+    (cause ``prerequisite``) if it can't: LOGIN-01 and 2FA-02 judge the login itself.
+
+    A 429 is waited out even inside ``api.rate_limited()``: the test asked for a session.
+    """
+    with api.waiting_out():
+        try:
+            return _log_in(api, account, code)
+        except ClauseFailure as failure:
+            raise Inconclusive(f"needs a session, but {failure}", cause="prerequisite") from None
+
+
+def _log_in(api: Api, account: Account, code: Callable[[str], str]) -> Session:
+    response = api.login(account.email, account.password)
+    expect_status(response, 200, what="login of the test account")
+    data = _data(response, "login of the test account")
+    if data.get("requires2FA"):
+        if not account.totp_secret:
+            raise ClauseFailure(what="login of the test account", expected="a session (the account has no 2FA)",
+                                observed="requires2FA: true")
+        response = api.verify_2fa(str(data.get("pendingToken")), code(account.totp_secret))
+        expect_status(response, 200, what="2FA verification of the test account")
+        data = _data(response, "2FA verification of the test account")
+    token, refresh = data.get("token"), data.get("refreshToken")
+    if not isinstance(token, str) or not isinstance(refresh, str):
+        raise ClauseFailure(what="login of the test account", expected="data.token and data.refreshToken",
+                            observed=f"data keys {sorted(data)}")
+    user = data.get("user")
+    return Session(token=token, refresh_token=refresh, user=user if isinstance(user, dict) else {})
 
 
 def destructive_skip_reason(settings: Settings) -> str | None:
@@ -86,7 +146,7 @@ def totp(akol_run: Run, clock: Clock) -> Callable[..., str]:
     def code(secret: str, at: float | None = None) -> str:
         """The 6-digit RFC 6238 code for ``secret`` at server time ``at`` (default: now)."""
         akol_run.redactor.add(secret)
-        return pyotp.TOTP(secret).at(clock.now() if at is None else at)
+        return totp_code(secret, clock.now() if at is None else at)
 
     return code
 
@@ -173,12 +233,12 @@ def foreign_token(request: pytest.FixtureRequest, akol_run: Run) -> str:
     if foreign is not None and foreign[1]:
         target, _ = foreign
         http = target.client()
-        control = Control(http, akol_run.redactor)
+        control = Control(http, akol_run.redactor.add_from)
         # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
         log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
         request.node.stash.setdefault(LOGS_KEY, []).append(log)
         foreign_api = Api(http, log, RateLimitWaiter(control.advance))
-        return log_in(foreign_api, control.create_user(), lambda s: pyotp.TOTP(s).at(control.now())).token
+        return log_in(foreign_api, control.create_user(), lambda s: totp_code(s, control.now())).token
     token = akol_run.settings.credential(FOREIGN_TOKEN_VAR)
     if token:
         return token
@@ -193,5 +253,14 @@ def observe(request: pytest.FixtureRequest, akol_run: Run) -> Callable[[str, obj
     def record(name: str, value: object) -> None:
         """Report ``value`` under this clause's "observed" (redacted), pass or fail."""
         request.node.stash.setdefault(OBSERVED_KEY, {})[name] = akol_run.redactor.scrub_obj(value)
+
+    return record
+
+
+@pytest.fixture
+def not_checked(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    def record(part: str, why: str) -> None:
+        """A part of this check that could not run: the clause passes with ``coverage: partial``."""
+        request.node.stash.setdefault(NOT_CHECKED_KEY, []).append(f"{part}: {why}")
 
     return record

@@ -1,6 +1,6 @@
 """The clause catalog: every behaviour the suite checks, with its level.
 
-Mirrors ``shared/spec/CLAUSES.md`` (the project's tests keep the two in step); the
+Mirrors ``docs/spec/CLAUSES.md`` (the project's tests keep the two in step); the
 suite may add clauses, never drop or renumber one.
 """
 from __future__ import annotations
@@ -46,12 +46,14 @@ CLAUSES: dict[str, Clause] = {
         Clause('BEARER-04', 'MUST', 'Other schemes (Basic …, Token …), Bearer with an empty or garbage token answer 401 (never 2xx, never 5xx).'),
         Clause('BEARER-05', 'MUST', 'A refresh token sent as the Bearer token answers 401.'),
         Clause('BEARER-06', 'SHOULD', 'Every 401 carries a WWW-Authenticate: Bearer … challenge (RFC 9110 §15.5.2, RFC 6750 §3).'),
+        Clause('BEARER-07', 'SHOULD', 'A token is accepted only in the Authorization header: the same valid access token (or PAT) sent as an access_token query parameter or body field, without the header, answers 401 (the page: "passed as a Bearer token in the Authorization header"; RFC 6750 §2.3 and §5.3: tokens in URLs leak into logs).'),
         Clause('LOGIN-01', 'MUST', 'Valid credentials answer 200 with success: true and data.user {id, email equal to the login email, role, plan}, data.token and data.refreshToken: both JWTs.'),
         Clause('LOGIN-02', 'MUST', 'A wrong password answers 401, body says "Invalid email or password".'),
         Clause('LOGIN-03', 'MUST', 'An unknown email answers exactly like LOGIN-02 (same status, same message).'),
         Clause('LOGIN-04', 'MUST', 'Malformed bodies (not JSON, wrong content type, missing or mistyped fields, empty, huge) answer 4xx, never 5xx.'),
         Clause('LOGIN-05', 'SHOULD', 'Response time does not tell unknown emails from wrong passwords (statistical test over repeated samples; OWASP ASVS 5.0 6.3.8).'),
         Clause('LOGIN-06', 'SHOULD', 'Responses that carry tokens send Cache-Control: no-store (RFC 6749 §5.1).'),
+        Clause('LOGIN-07', 'SHOULD', "The whole password is checked: for an account whose password is longer than 72 bytes, the same first 72 bytes with a different tail answer 401 (bcrypt's silent 72-byte truncation; OWASP Password Storage Cheat Sheet)."),
         Clause('TOKEN-01', 'MUST', 'Access token: exp − iat = 900 s.'),
         Clause('TOKEN-02', 'MUST', 'Access token accepted at T+900−skew, rejected (401) at T+900+skew.'),
         Clause('TOKEN-03', 'MUST', 'Refresh token: exp − iat = 604800 s (7 days).'),
@@ -71,6 +73,7 @@ CLAUSES: dict[str, Clause] = {
         Clause('LOCK-03', 'MUST', 'The lock lasts 30 minutes: still 423 at lock+1800−skew, the correct password logs in at lock+1800+skew.'),
         Clause('LOCK-04', 'SHOULD', 'Concurrent wrong attempts get no more verdicts than the threshold allows (no race in the counter).'),
         Clause('LOCK-05', 'SHOULD', 'Case variants of the email count against the same account (no lockout bypass by User@…).'),
+        Clause('LOCK-06', 'SHOULD', 'The lockout does not reveal which emails are registered: the same run of wrong passwords answers the same sequence of statuses for an unknown email as for a registered one (OWASP Authentication Cheat Sheet, account enumeration).'),
         Clause('RATE-01', 'MUST', 'Rapid login attempts from one client answer 429 within at most M attempts (M configurable, default 200); the observed threshold is reported.'),
         Clause('RATE-02', 'MUST', 'The limit is per IP, not per account: attempts spread over many different (also unknown) emails still reach 429.'),
         Clause('RATE-03', 'SHOULD', 'A 429 carries Retry-After (RFC 6585 §4, RFC 9110 §10.2.3); its value is reported.'),
@@ -86,6 +89,8 @@ CLAUSES: dict[str, Clause] = {
         Clause('2FA-04', 'MUST', 'A pendingToken is not accepted as a Bearer token (401).'),
         Clause('2FA-05', 'SHOULD', 'A pendingToken is single-use and short-lived: rejected after its successful use, and 10 minutes after issue (OWASP ASVS 5.0 6.5.1).'),
         Clause('2FA-06', 'SHOULD', 'Wrong codes are limited: after at most 10 wrong codes the pendingToken is dead (brute force of a 6-digit code).'),
+        Clause('2FA-07', 'SHOULD', 'A TOTP code is accepted at most once: after a successful verify-2fa, the same code presented on another pendingToken of the same account answers 401 — also when several are sent at once (RFC 6238 §5.2).'),
+        Clause('2FA-08', 'SHOULD', 'Wrong codes are limited per account, not only per pendingToken: after at most 20 wrong codes spread over fresh pendingTokens of one account, further verify-2fa attempts for that account are refused for a while (RFC 4226 §7.3 throttling).'),
         Clause('ENV-01', 'MUST', 'A token issued by another environment of Akol answers 401 on this one.'),
         Clause('ENV-02', 'SHOULD', 'Tokens name their environment in iss or aud (RFC 8725 §3.8–3.9).'),
         Clause('JWT-01', 'MUST', 'alg: none (none, None, NONE, nOnE), with or without a signature, answers 401 (RFC 8725 §3.1).'),

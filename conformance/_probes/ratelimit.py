@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance._client import Api, retry_after_seconds
-from conformance._clock import Clock
+from akol_conformance._plugin.api import Api
+from akol_conformance._plugin.clock import Clock
+from akol_conformance.client import retry_after_seconds
 
 __all__ = ["Burst", "UnknownEmails", "past_limit", "trip", "wait_out"]
 

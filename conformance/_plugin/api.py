@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
-from conformance._redact import MIN_TOKEN_LEN, Redactor
+from akol_conformance._plugin.outcomes import Inconclusive
+from akol_conformance._plugin.redact import MIN_TOKEN_LEN, Redactor
+from akol_conformance.client import retry_after_seconds
 
 API_PREFIX = "/api/v1"
 _BODY_LIMIT = 4000
@@ -25,7 +26,6 @@ _RAW_LIMIT = 64 * 1024
 _PARSE_LIMIT = 256 * 1024
 _MAX_PARALLEL = 64
 _THREAD_JOIN_SECONDS = 120.0
-DEFAULT_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ class RateLimitWaiter:
         self.max_retries = max_retries
 
     def wait(self, retry_after: float, *, attempt: int, slept: float, what: str) -> float:
-        """Wait ``retry_after`` seconds; return the real seconds slept. Exits the run past the bound."""
+        """Wait ``retry_after`` seconds; return the real seconds slept. Past the bound the check is
+        inconclusive (cause ``rate-limit``): a limit tighter than the suite's pace judges nothing."""
         if attempt < self.max_retries:
             if self._advance is not None:
                 self._advance(retry_after)
@@ -136,34 +137,11 @@ class RateLimitWaiter:
                 return retry_after
         how = ("advancing the test clock" if self._advance is not None
                else f"waiting {slept:.0f} s of real time (limit {self.max_sleep_total:.0f} s)")
-        pytest.exit(
-            f"the target keeps answering 429 Too Many Requests to {what} after {attempt} retries and "
+        raise Inconclusive(
+            f"the target kept answering 429 Too Many Requests to {what} after {attempt} retries and "
             f"{how}: its rate limit is tighter than this suite's request rate. Run fewer clauses "
             f"(--clause), allow more requests for the CI client, or use a target with test control "
-            f"(/__test__/).",
-            returncode=pytest.ExitCode.INTERRUPTED,
-        )
-        raise AssertionError("unreachable")  # pytest.exit raises
-
-
-def retry_after_seconds(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(1.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    date = response.headers.get("date")
-    try:
-        now = email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
-    except (TypeError, ValueError):
-        now = time.time()
-    return max(1.0, when - now)
+            f"(/__test__/).", cause="rate-limit")
 
 
 class Api:

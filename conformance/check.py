@@ -1,18 +1,50 @@
-"""Response shapes several clauses share: the login success (LOGIN-01, 2FA-02), token fields.
+"""What a clause check may call: the one public module for check authors.
 
-Failures describe bodies by their keys and types, never by token values.
+A check lives in ``test_<family>.py``, marks its clause with ``@pytest.mark.clause("ID")``,
+takes the fixtures below by name, and judges the target only through these helpers:
+
+- ``expect`` / ``expect_status`` raise ``ClauseFailure`` (status ``failed``) with what was
+  expected and what was observed; ``Inconclusive`` (status ``error``, with a cause) says the
+  clause could not be judged; anything else a check raises is the suite's own error.
+- response shapes several clauses share (``json_body``, ``expect_login_success``,
+  ``token_fields``), the page's token lifetimes and moving the server clock to a point of a
+  token's life (``advance_to``, ``issued_at``), tripping the IP login limit (``trip``).
+- the fixture types, for annotations: ``Api``, ``Clock``, ``Account``, ``Session``, ``Pat``,
+  ``Control``, ``Settings``, ``Login``, ``Observe``, ``NotChecked``, ``Totp``.
+
+Never put a token, password or secret into ``expected``/``observed``: describe it.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import pytest
 
-from conformance._checks import ClauseFailure, expect, expect_status
-from conformance._jwtparse import parse_jwt
+from akol_conformance._plugin.api import Api
+from akol_conformance._plugin.clock import Clock
+from akol_conformance._plugin.options import Settings
+from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect, expect_status
+from akol_conformance._probes.ratelimit import Burst, UnknownEmails, past_limit, trip, wait_out
+from akol_conformance.client import Account, Control, Pat, Session, parse_jwt, retry_after_seconds
 
-__all__ = ["TOKEN_FIELDS", "expect_login_success", "json_body", "response_token_fields", "token_fields"]
+__all__ = [
+    "ACCESS_TTL", "REFRESH_TTL", "TOKEN_FIELDS",
+    "Account", "Api", "Burst", "ClauseFailure", "Clock", "Control", "Inconclusive", "Login", "NotChecked",
+    "Observe", "Pat", "Session", "Settings", "Totp", "UnknownEmails",
+    "advance_to", "expect", "expect_login_success", "expect_status", "issued_at", "json_body", "numeric",
+    "parse_jwt", "past_limit", "response_token_fields", "retry_after_seconds", "token_fields", "trip",
+    "wait_out",
+]
+
+Login = Callable[..., Session]  # login(account=None) -> a fresh Session
+Observe = Callable[[str, object], None]  # observe(name, value): the clause's "observed" in reports
+NotChecked = Callable[[str, str], None]  # not_checked(part, why): the clause passes with partial coverage
+Totp = Callable[..., str]  # totp(secret, at=None) -> the 6-digit code at the server's time
+
+
+# -- response shapes ---------------------------------------------------------------------
 
 TOKEN_FIELDS = frozenset({"token", "refreshToken", "accessToken", "access_token", "refresh_token"})
 _USER_FIELDS = ("id", "email", "role", "plan")
@@ -86,3 +118,28 @@ def response_token_fields(response: httpx.Response) -> list[str]:
         return token_fields(response.json())
     except ValueError:
         return []
+
+
+# -- the page's token lifetimes -------------------------------------------------------------
+
+ACCESS_TTL = 900  # "valid for 15 minutes"
+REFRESH_TTL = 604_800  # "7-day refresh token"
+
+
+def numeric(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def issued_at(token: str, before_login: float) -> float:
+    """T of the clauses: the token's iat, or (opaque token) the server time read before the login."""
+    parts = parse_jwt(token)
+    iat = parts.payload.get("iat") if parts is not None else None
+    return float(iat) if numeric(iat) else before_login
+
+
+def advance_to(clock: Clock, when: float, label: str) -> None:
+    """Move the server clock to server time `when`; skip the test if the clock is already past it."""
+    delta = when - clock.now()
+    if delta <= 0:
+        pytest.skip(f"the server clock is already past {label}; the skew leaves nothing to check")
+    clock.advance(delta)

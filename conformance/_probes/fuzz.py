@@ -31,9 +31,10 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from conformance._client import API_PREFIX, Api, retry_after_seconds
-from conformance._openapi import SCHEMA_PATH
-from conformance._redact import Redactor
+from akol_conformance._plugin.api import API_PREFIX, Api
+from akol_conformance._plugin.redact import Redactor
+from akol_conformance._probes.openapi import schema_path
+from akol_conformance.client import retry_after_seconds
 
 __all__ = [
     "DEFAULT_EXAMPLES", "EXAMPLES_ENV", "SEED_ENV", "Finding", "Supply", "Variant", "bearer",
@@ -89,7 +90,7 @@ def fuzz_seed() -> int:
 @functools.cache
 def load_schema() -> Any:
     """The project's OpenAPI document as a schemathesis schema."""
-    return schemathesis.openapi.from_path(SCHEMA_PATH)
+    return schemathesis.openapi.from_path(schema_path())
 
 
 def _operation(label: str) -> Any:

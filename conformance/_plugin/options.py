@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance._catalog import CLAUSES, FAMILIES
+from akol_conformance.catalog import CLAUSES, FAMILIES
 
 INPROCESS = "inprocess"
 DEFAULT_APP_FACTORY = "akol_fake:create_app"

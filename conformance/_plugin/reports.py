@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from conformance._catalog import FAMILIES
-from conformance._redact import Redactor
-from conformance._verdicts import ClauseVerdict
+from akol_conformance._plugin.redact import Redactor
+from akol_conformance._plugin.verdicts import ClauseVerdict
+from akol_conformance.catalog import FAMILIES
 
 JSON_NAME = "conformance.json"
 HTML_NAME = "conformance.html"
@@ -34,30 +34,38 @@ class RunInfo:
 
 
 def build_json(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> dict[str, Any]:
-    summary = {level: {"passed": 0, "failed": 0, "skipped": 0} for level in ("MUST", "SHOULD")}
+    summary = {level: {"passed": 0, "failed": 0, "error": 0, "skipped": 0, "notSelected": 0}
+               for level in ("MUST", "SHOULD")}
     for v in verdicts:
-        bucket = "failed" if v.status in ("failed", "error") else v.status
-        summary[v.clause.level][bucket] += 1
+        summary[v.clause.level][v.status if v.selected else "notSelected"] += 1
     return {
         "target": info.target,
         "testControl": info.test_control,
         "started": info.started.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "durationSeconds": round(info.duration, 3),
         "summary": summary,
-        "clauses": [
-            {
-                "id": v.id,
-                "level": v.clause.level,
-                "status": v.status,
-                "title": v.clause.title,
-                "reason": v.reason,
-                "observed": v.observed,
-                "tests": [t.nodeid for t in v.tests],
-                "evidence": v.evidence,
-            }
-            for v in verdicts
-        ],
+        "clauses": [_clause_json(v) for v in verdicts],
     }
+
+
+def _clause_json(v: ClauseVerdict) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": v.id,
+        "level": v.clause.level,
+        "status": v.status,
+        "title": v.clause.title,
+        "reason": v.reason,
+    }
+    if v.status == "error":
+        entry["cause"] = v.cause
+    if v.status == "passed":
+        entry["coverage"] = "partial" if v.partial else "full"
+        if v.partial:
+            entry["notChecked"] = v.not_checked
+    if not v.selected:
+        entry["selected"] = False
+    entry |= {"observed": v.observed, "tests": [t.nodeid for t in v.tests], "evidence": v.evidence}
+    return entry
 
 
 _CSS = """

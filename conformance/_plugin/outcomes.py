@@ -1,4 +1,9 @@
-"""Structured clause failures: what the clause expected, what the target did.
+"""The outcomes of a check besides passing: the target broke the clause, or it could not be judged.
+
+``ClauseFailure``: the target answered and the answer breaks the clause (status ``failed``).
+``Inconclusive``: the suite could not judge the clause (status ``error``, with a ``cause``):
+never a verdict on the target. Any other exception inside a check is the suite's own fault
+and is reported as inconclusive with cause ``suite``.
 
 Never pass a token, password or secret as ``expected``/``observed``: describe it
 ("the old refresh token"). The plugin scrubs output anyway and attaches the test's
@@ -11,9 +16,30 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ClauseFailure", "expect", "expect_status"]
+__all__ = ["CAUSES", "ClauseFailure", "Inconclusive", "expect", "expect_status"]
+
+# Why a clause could not be judged (conformance.json "cause"):
+CAUSES = {
+    "transport": "the network or the target dropped a request (reset, timeout, truncated answer)",
+    "budget": "the run's --max-duration was spent before the clause was judged",
+    "rate-limit": "the target kept answering 429 past the suite's wait-out bound",
+    "prerequisite": "a step the check needs (a login, a provisioned account) did not succeed",
+    "suite": "an error inside the suite itself",
+    "aborted": "the run stopped before judging anything",
+}
 
 _BODY_EXCERPT = 300
+
+
+class Inconclusive(Exception):
+    """The clause cannot be judged from what happened: say why, and which of ``CAUSES`` it is."""
+
+    def __init__(self, reason: str, *, cause: str = "suite") -> None:
+        if cause not in CAUSES:
+            raise ValueError(f"unknown cause {cause!r}; one of {', '.join(CAUSES)}")
+        super().__init__(reason)
+        self.reason = reason
+        self.cause = cause
 
 
 class ClauseFailure(AssertionError):

@@ -6,10 +6,8 @@ from collections.abc import Callable
 
 import httpx
 
-from conformance._accounts import Account
-from conformance._control import Control, ControlError, detect
-from conformance._redact import Redactor
-from load._accounts import TWO_FACTOR_EVERY, AccountsError
+from akol_conformance.client import Account, Control, ControlError, detect_test_control
+from akol_load._pool import TWO_FACTOR_EVERY, AccountsError
 
 PROVISIONED_PATS = 4
 
@@ -20,7 +18,7 @@ def http_client(host: str) -> httpx.Client:
 
 def control_over(http: httpx.Client) -> Control | None:
     """A test-control client over ``http``, or None when the target does not speak the protocol."""
-    return Control(http, Redactor()) if detect(http) else None
+    return Control(http) if detect_test_control(http) else None
 
 
 def provision(control: Control, count: int) -> tuple[list[Account], list[str]]:
@@ -54,7 +52,7 @@ def provisioner(host: str) -> Callable[[bool], Account]:
     return make
 
 
-class ServerClock:
+class TargetClock:
     """Server time for TOTP codes and token expiry.
 
     With the test-control protocol it is the target's GET /__test__/clock, read again every

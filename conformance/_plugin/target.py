@@ -22,7 +22,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from conformance._client import API_PREFIX
+from akol_conformance._plugin.api import API_PREFIX
 
 REMOTE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 PREFLIGHT_TIMEOUT = httpx.Timeout(10.0)
