@@ -1,4 +1,6 @@
-"""Render a ``MatrixResult``: reports/mutation.json, reports/mutation.md and the README score block."""
+"""Render a ``MatrixResult``: reports/mutation.json and reports/mutation.md (this run, with timings),
+and the tracked proof a reader of the repository sees: the README score block and docs/MUTANTS.md
+(deterministic: every mutant, what it breaks, killed or not)."""
 from __future__ import annotations
 
 import json
@@ -115,8 +117,34 @@ def readme_block(result: MatrixResult) -> str:
         f"**Mutation score: {result.killed}/{len(result.mutants)} mutants killed ({_percent(result)})**"
         f" · {covered}/{len(result.coverage)} clauses have a killing mutant"
         f" · {sum(v.killed for v in http)}/{len(http)} HTTP runs killed · {_controls_line(result)}.\n"
-        f"Details: [reports/mutation.md](reports/mutation.md); regenerate with `{UPDATE_COMMAND}`."
+        f"Every mutant and what it breaks: [docs/MUTANTS.md](docs/MUTANTS.md); regenerate both with"
+        f" `{UPDATE_COMMAND}`."
     )
+
+
+def catalog_markdown(result: MatrixResult) -> str:
+    """docs/MUTANTS.md: per family, each clause's mutants, what they break and whether they were killed.
+    Deterministic for a given set of verdicts, so the tracked file changes only when the proof does."""
+    out = ["# Mutants: the proof of detection", "", readme_block(result).split("\n")[0], "",
+           "Each mutant is the reference fake broken in exactly one way (`tests/mutants/<family>.py`). "
+           "`tests/test_mutation_matrix.py` runs the conformance suite against every one: a MUST mutant "
+           "is killed when the run exits 1 with its clause `failed`; a SHOULD mutant when the run exits 0 "
+           "with its clause `failed` (a warning). Mutants marked HTTP run over real HTTP as well.",
+           f"Regenerate with `{UPDATE_COMMAND}`.", ""]
+    for family in FAMILIES:
+        rows = sorted((r for r in result.mutants if r.mutant.family == family),
+                      key=lambda r: (r.mutant.clause, r.mutant.name))
+        if not rows:
+            continue
+        out += [f"## {family} — {FAMILIES[family]}", "", "| clause | mutant | what it breaks | killed |",
+                "|---|---|---|---|"]
+        for r in rows:
+            modes = " + ".join(r.verdicts) if r.mutant.http else "in-process"
+            what = r.mutant.description.replace("|", "\\|")
+            out.append(f"| {r.mutant.clause} ({r.mutant.level}) | `{r.mutant.name}` | {what} | "
+                       f"{'yes' if r.killed else '**NO**'} ({modes}) |")
+        out.append("")
+    return "\n".join(out)
 
 
 def read_readme_block(readme: str) -> str | None:

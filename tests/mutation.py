@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 from tests._mutation import ROOT, SUITE_TIMEOUT, run_matrix
-from tests._mutation_report import readme_block, replace_readme_block, write_reports
+from tests._mutation_report import catalog_markdown, readme_block, replace_readme_block, write_reports
 from tests.mutants import CATALOG
 
 README = ROOT / "README.md"
+MUTANTS_DOC = ROOT / "docs" / "MUTANTS.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants (no control runs)")
     parser.add_argument("--timeout", type=float, default=SUITE_TIMEOUT, help="seconds per suite run (default 120)")
     parser.add_argument("--report-dir", type=Path, default=ROOT / "reports", help="where to write (default reports/)")
-    parser.add_argument("--update-readme", action="store_true", help="rewrite the README's mutation-score block")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="rewrite the README's mutation-score block and docs/MUTANTS.md")
     args = parser.parse_args(argv)
     if args.update_readme and args.only:
         parser.error("--update-readme needs the full matrix: drop --only")
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{README}: {exc}", file=sys.stderr)
             return 2
         README.write_text(updated, encoding="utf-8")
-        print(f"updated the score block in {README}")
+        MUTANTS_DOC.write_text(catalog_markdown(result), encoding="utf-8")
+        print(f"updated the score block in {README} and {MUTANTS_DOC}")
     problems = result.problems()
     for line in problems:
         print(f"FAIL {line}", file=sys.stderr)

@@ -16,6 +16,7 @@ from tests._mutation_report import (
     README_END,
     README_START,
     UPDATE_COMMAND,
+    catalog_markdown,
     read_readme_block,
     readme_block,
     write_reports,
@@ -91,4 +92,11 @@ def test_readme_score_is_current(matrix: MatrixResult) -> None:
     assert block == readme_block(matrix), (
         f"README.md's mutation score is stale: it says {block.splitlines()[0] if block else 'nothing'!r} but this run"
         f" gives {readme_block(matrix).splitlines()[0]!r}; run `{UPDATE_COMMAND}`"
+    )
+
+
+def test_mutants_doc_is_current(matrix: MatrixResult) -> None:
+    doc = ROOT / "docs" / "MUTANTS.md"
+    assert doc.exists() and doc.read_text(encoding="utf-8") == catalog_markdown(matrix), (
+        f"docs/MUTANTS.md is missing or stale (mutants were added, renamed or changed verdict): run `{UPDATE_COMMAND}`"
     )
