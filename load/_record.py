@@ -161,6 +161,8 @@ class Recorder:
             self.series[int(start)].merge(tally)
         if data["window"]:
             self.offering(*data["window"])
+        if not data["endpoints"]:
+            return  # nothing measured yet (a worker reporting before the test started)
         process = self.processes.setdefault(data["label"], ProcessTally())
         for name, tally in data["endpoints"].items():
             process.offered += tally["offered"]

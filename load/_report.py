@@ -51,7 +51,9 @@ def chart(title: str, unit: str, times: Sequence[float], lines: Sequence[Line]) 
     for index, (label, colour, series) in enumerate(lines):
         points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, series, strict=True) if v is not None)
         if points:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{points}"/>')
+            # Earlier lines are drawn wider, so a line that runs on top of another leaves it visible.
+            width = max(3.2 - 0.8 * index, 1.2)
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="{width:g}" points="{points}"/>')
         parts.append(f'<text x="{PAD + 10 + 150 * index}" y="{HEIGHT - 30}" font-size="12" fill="{colour}">'
                      f'&#9632; {escape(label)}</text>')
     parts.append("</svg>")

@@ -42,7 +42,7 @@ class Schedule:
     def describe(self) -> str:
         if self.rate is not None:
             return f"{self.rate:g}/s"
-        return ", ".join(f"{s.target:g}/s over {s.seconds:g} s" for s in self.stages)
+        return ", ".join(f"to {s.target:g}/s in {s.seconds:g} s" for s in self.stages)
 
     def due(self, share: int = 0, shares: int = 1) -> Iterator[float]:
         """Seconds after the start at which this share's arrivals are due, in order."""
