@@ -56,6 +56,7 @@ class Arrivals:
         self._members: Counter[type] = Counter()
         self._greenlet: gevent.Greenlet | None = None
         self._started: tuple[float, float] | None = None  # (monotonic, wall clock) at the schedule's start
+        self._next_due = float("inf")  # monotonic due time of the first arrival not yet handed out or dropped
         self._stopped = False
 
     def join(self, user: Any) -> None:
@@ -86,16 +87,18 @@ class Arrivals:
         self._close_window()
 
     def _close_window(self) -> None:
+        """The arrivals were offered up to now, or up to the first one the stop cut off before it was handled."""
         if self._started is not None:
             mono, wall = self._started
-            end = min(time.monotonic(), mono + self.schedule.seconds) if self.schedule.seconds else time.monotonic()
+            end = min(time.monotonic(), self._next_due, mono + (self.schedule.seconds or float("inf")))
             self.recorder.offering(wall, wall + end - mono)
 
     def _run(self) -> None:
         mono, wall = self._started = (time.monotonic(), time.time())
         profiles = list(self._members)
         for offset in self.schedule.due(self.share, self.shares):
-            gevent.sleep(max(mono + offset - time.monotonic(), 0.0))  # also yields when behind
+            self._next_due = mono + offset
+            gevent.sleep(max(self._next_due - time.monotonic(), 0.0))  # also yields when behind
             if self._stopped:
                 return
             profile = random.choices(profiles, weights=[self._members[p] for p in profiles])[0]
@@ -106,5 +109,6 @@ class Arrivals:
             if idle:
                 _, slot = idle.popleft()
                 slot.set(Ticket(task, endpoint, mono + offset))
+        self._next_due = float("inf")
         self._close_window()
         logger.info("the arrival schedule (%s) has ended", self.schedule.describe())

@@ -15,6 +15,7 @@ import math
 import sys
 import time
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from locust import log as locust_log
@@ -66,13 +67,7 @@ def _on_init(environment: Environment, runner: Runner, **_: Any) -> None:
         logger.error("%s", exc)
         sys.exit(1)
     context = attach(environment, LoadContext(settings))
-
-    def on_request(name: str, response_time: float, exception: BaseException | None,
-                   context: dict[str, Any] | None = None, response: Any = None, **_: Any) -> None:
-        _record(load_context, name, response_time, exception, context or {}, response)
-
-    load_context = context
-    environment.events.request.add_listener(on_request)
+    environment.events.request.add_listener(partial(_record, context))
     if isinstance(runner, WorkerRunner):
         runner.register_message(SHARE_MESSAGE, lambda environment, msg, **_: _receive_share(context, msg.data))
         environment.events.report_to_master.add_listener(
@@ -93,12 +88,12 @@ def _on_init(environment: Environment, runner: Runner, **_: Any) -> None:
         sys.exit(1)
 
 
-def _record(context: LoadContext, name: str, response_time: float, exception: BaseException | None,
-            request_context: dict[str, Any], response: Any) -> None:
+def _record(load: LoadContext, *, name: str, response_time: float, exception: BaseException | None,
+            context: dict[str, Any] | None = None, response: Any = None, **_: Any) -> None:
     """Locust's request event, into this process's recorder: an answer is any HTTP status (0: none)."""
-    context.recorder.request(name, at=time.time(), service_ms=float(response_time or 0.0),
-                             lag_ms=request_context.get("akol_lag_ms"), failed=exception is not None,
-                             answered=bool(getattr(response, "status_code", 0)))
+    load.recorder.request(name, at=time.time(), service_ms=float(response_time or 0.0),
+                          lag_ms=(context or {}).get("akol_lag_ms"), failed=exception is not None,
+                          answered=bool(getattr(response, "status_code", 0)))
 
 
 def _worker_report(context: LoadContext, data: dict[str, Any]) -> None:
@@ -110,6 +105,9 @@ def _worker_report(context: LoadContext, data: dict[str, Any]) -> None:
 def _open_model(environment: Environment, settings: LoadSettings) -> None:
     """An arrival-rate run: --max-in-flight users serve the arrivals, all spawned at once."""
     options = environment.parsed_options
+    if environment.shape_class is not None:
+        raise ValueError("an arrival-rate run sets its own pace: load/stepfile.py (a shape of user counts) does not "
+                         "combine with --arrival-rate/--arrival-stages; use load/locustfile.py")
     if settings.think_time > 0:
         raise ValueError("--think-time paces a closed loop; an arrival-rate run is paced by its schedule: "
                          "drop --think-time or --arrival-rate/--arrival-stages")
