@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import gevent
 from gevent.event import AsyncResult
+from locust.exception import StopUser
 
 from akol_load._record import Recorder
 from akol_load._schedule import Schedule
@@ -74,10 +75,13 @@ class Arrivals:
             self._greenlet = gevent.spawn(self._run)
             self._greenlet.link_exception(lambda g: logger.error("the arrival scheduler stopped: %s", g.exception))
         try:
-            return slot.get()
+            ticket: Ticket | None = slot.get()
         finally:
             if not slot.ready():  # killed while idle (the test stopped): no arrival may go to it
                 self._idle[type(user)].remove(entry)
+        if ticket is None:
+            raise StopUser()  # the schedule stopped; with --stop-timeout the busy users finish their arrival
+        return ticket
 
     def stop(self) -> None:
         """No arrival falls due after this (the test is stopping)."""
@@ -85,6 +89,9 @@ class Arrivals:
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
         self._close_window()
+        for idle in self._idle.values():
+            while idle:
+                idle.popleft()[1].set(None)
 
     def _close_window(self) -> None:
         """The arrivals were offered up to now, or up to the first one the stop cut off before it was handled."""

@@ -104,6 +104,19 @@ class ProcessTally:
     dropped: int = 0
     completed: int = 0
     samples: dict[str, int] = field(default_factory=dict)
+    window: tuple[float, float] | None = None  # when it offered arrivals (wall clock)
+
+    @property
+    def seconds(self) -> float | None:
+        return _span(self.window)
+
+
+def _span(window: tuple[float, float] | None) -> float | None:
+    return max(window[1] - window[0], 0.0) if window else None
+
+
+def _widen(window: tuple[float, float] | None, started: float, until: float) -> tuple[float, float]:
+    return (min(started, window[0]), max(until, window[1])) if window else (started, until)
 
 
 class Recorder:
@@ -143,7 +156,7 @@ class Recorder:
 
     def offering(self, started: float, until: float) -> None:
         """The arrivals were offered from ``started`` to ``until`` (wall-clock seconds)."""
-        self.window = (min(started, self.window[0]), max(until, self.window[1])) if self.window else (started, until)
+        self.window = _widen(self.window, started, until)
 
     def export(self) -> dict[str, Any]:
         """Everything since the last export, msgpack- and JSON-safe; then start afresh."""
@@ -164,6 +177,8 @@ class Recorder:
         if not data["endpoints"]:
             return  # nothing measured yet (a worker reporting before the test started)
         process = self.processes.setdefault(data["label"], ProcessTally())
+        if data["window"]:
+            process.window = _widen(process.window, *data["window"])
         for name, tally in data["endpoints"].items():
             process.offered += tally["offered"]
             process.dropped += tally["dropped"]
@@ -172,4 +187,5 @@ class Recorder:
 
     @property
     def offered_seconds(self) -> float | None:
-        return max(self.window[1] - self.window[0], 0.0) if self.window else None
+        """From the first process's start of offering to the last one's end (processes may start apart)."""
+        return _span(self.window)

@@ -55,9 +55,15 @@ def arrivals(run: Recorder, *, schedule: str, max_in_flight: int) -> dict[str, A
     return {
         "schedule": schedule, "maxInFlight": max_in_flight, "seconds": round(seconds, 2) if seconds else None,
         "offered": offered, "dropped": dropped, "completed": completed,
+        # Started but cut off by the end of the run: their latency is not recorded (--stop-timeout lets them finish).
+        "inFlightAtStop": offered - dropped - completed,
         "offered_rps": _rate(offered, seconds), "achieved_rps": _rate(completed, seconds),
         "dropRatio": round(dropped / offered, 4) if offered else None,
-        "byProcess": {label: asdict(p) for label, p in sorted(run.processes.items())},
+        # Each process offers its share from its own start: their rates add up to the schedule's.
+        "byProcess": {label: {"offered": p.offered, "dropped": p.dropped, "completed": p.completed,
+                              "seconds": round(p.seconds, 2) if p.seconds else None,
+                              "offered_rps": _rate(p.offered, p.seconds), "samples": p.samples}
+                      for label, p in sorted(run.processes.items())},
     }
 
 

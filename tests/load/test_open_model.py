@@ -112,9 +112,11 @@ def test_two_processes_split_the_rate_and_merge_their_histograms(runs: dict[str,
     summary = run.summary
     arrivals, by_process = summary["arrivals"], summary["arrivals"]["byProcess"]
     assert summary["processes"] == 2 and set(by_process) == {"w0", "w1"}
-    assert abs(arrivals["offered_rps"] - RATE) <= 0.15 * RATE, "the whole test offers the rate, not each process"
-    shares = [p["offered"] for p in by_process.values()]
-    assert sum(shares) == arrivals["offered"] and abs(shares[0] - shares[1]) <= 0.15 * max(shares)
+    # Each process offers half the rate from its own start (on a busy box one may start a little later).
+    rates = [p["offered_rps"] for p in by_process.values()]
+    assert all(abs(rate - RATE / 2) <= 0.15 * RATE / 2 for rate in rates), by_process
+    assert sum(p["offered"] for p in by_process.values()) == arrivals["offered"]
+    assert arrivals["offered_rps"] <= 1.05 * RATE, "the whole test offers the rate, not each process"
     samples = [p["samples"][PAT_AGENTS] for p in by_process.values()]
     merged = summary["histograms"][PAT_AGENTS]
     assert _count(merged["intended"]) == _count(merged["service"]) == sum(samples) == \
