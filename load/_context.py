@@ -37,6 +37,7 @@ class LoadContext:
     recorder: Recorder = field(default_factory=Recorder)
     run: Recorder = field(default_factory=Recorder)
     arrivals: Arrivals | None = None  # the open model's scheduler, in an arrival-rate run
+    awaiting: set[str] = field(default_factory=set)  # master: workers whose final figures have not come yet
 
 
 def attach(environment: Environment, context: LoadContext) -> LoadContext:

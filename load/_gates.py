@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from akol_load._options import LoadSettings, endpoint_of
 from akol_load._record import Tally
@@ -24,16 +23,6 @@ THROTTLE_FIXES = ("run from more source IPs (Locust workers on other machines: -
                   "account or IP the limiter allow-lists, run fewer login-heavy users (LoginUser), or load "
                   "RefreshUser/PatUser, which do not log in each time")
 SAMPLE_FIXES = "run longer (-t), offer more load, or gate only the endpoints you need (--p95-ms login=500)"
-
-
-class Aggregate(Protocol):
-    """What the fail-ratio gate reads from Locust's aggregate ``StatsEntry`` (``stats.total``)."""
-
-    @property
-    def num_requests(self) -> int: ...
-
-    @property
-    def fail_ratio(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +68,7 @@ def by_endpoint(names: Mapping[str, Tally]) -> dict[str, Tally]:
     return folded
 
 
-def evaluate(total: Aggregate, endpoints: Mapping[str, Tally], settings: LoadSettings) -> list[GateResult]:
+def evaluate(endpoints: Mapping[str, Tally], settings: LoadSettings) -> list[GateResult]:
     """Every gate the settings ask for (the throttle check always, unless throttling counts as failure)."""
     folded = by_endpoint(endpoints)
     results = [_p95(endpoint, tally, limit, settings)
@@ -97,11 +86,11 @@ def evaluate(total: Aggregate, endpoints: Mapping[str, Tally], settings: LoadSet
         [_throttle(endpoint, tally, settings.max_throttle_ratio) for endpoint, tally in folded.items() if tally.throttled]
     results += throttled
     if settings.max_fail_ratio is not None:
-        ratio = total.fail_ratio if total.num_requests else None
+        requests = sum(t.requests for t in folded.values())
+        ratio = round(sum(t.failed for t in folded.values()) / requests, 6) if requests else None
         results.append(GateResult("max-fail-ratio", settings.max_fail_ratio, ratio,
                                   INCONCLUSIVE if ratio is None else PASSED if ratio <= settings.max_fail_ratio
-                                  else FAILED, samples=total.num_requests,
-                                  why="no request completed" if ratio is None else None))
+                                  else FAILED, samples=requests, why="no request completed" if ratio is None else None))
     if settings.schedule is not None:
         limiter_held = any(not g.passed for g in throttled)
         results.append(_drops(folded.values(), settings.max_drop_ratio, limiter_held))

@@ -4,8 +4,11 @@ Distributed runs: only the master (or the single local process) starts the fake,
 accounts and provisions; at test start it sends each worker a disjoint share of the
 accounts and, in an arrival-rate run, its share of the arrivals (a custom message, ahead of
 the spawn message on the same channel). Workers report which user got which account, and
-their measurements (HdrHistograms), with their stats; the master merges them, judges the
-gates and writes the summary and the HTML report.
+their measurements (HdrHistograms), with their stats. When the test stops, the master asks
+every worker to stop its users and send its last figures, and waits for them: Locust itself
+waits only half a second for the workers' last reports, and a gate must not judge a run
+whose last seconds went missing. The master then judges the gates and writes the summary
+and the HTML report.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import Any
 
+import gevent
 from locust import log as locust_log
 from locust.env import Environment
 from locust.event import Events
@@ -43,6 +47,9 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 SHARE_MESSAGE = "akol_load_share"
 CLAIMS_KEY = "akol_load_claims"
 RECORD_KEY = "akol_load_record"
+FINISH_MESSAGE = "akol_load_finish"  # master -> worker: stop your users, send your last figures
+FINAL_MESSAGE = "akol_load_final"  # worker -> master: the last figures
+FINAL_GRACE_SECONDS = 15.0  # beyond --stop-timeout, how long the master waits for them
 CHART_POINTS = 300  # the charts' intervals: one second, or longer so a long run has at most this many
 _registered = False
 
@@ -70,12 +77,12 @@ def _on_init(environment: Environment, runner: Runner, **_: Any) -> None:
     environment.events.request.add_listener(partial(_record, context))
     if isinstance(runner, WorkerRunner):
         runner.register_message(SHARE_MESSAGE, lambda environment, msg, **_: _receive_share(context, msg.data))
-        environment.events.report_to_master.add_listener(
-            lambda client_id, data: data.update({CLAIMS_KEY: [asdict(c) for c in context.pool.unreported_claims()],
-                                                 RECORD_KEY: context.recorder.export()}))
+        runner.register_message(FINISH_MESSAGE, lambda environment, msg, **_: _finish(runner, context))
+        environment.events.report_to_master.add_listener(lambda client_id, data: data.update(_report(context)))
         return
     if isinstance(runner, MasterRunner):
         environment.events.worker_report.add_listener(lambda client_id, data: _worker_report(context, data))
+        runner.register_message(FINAL_MESSAGE, lambda environment, msg, **_: _final(context, msg.node_id, msg.data))
     environment.events.quit.add_listener(lambda **_: context.fake.stop() if context.fake else None)
     try:
         if settings.schedule is not None:
@@ -96,10 +103,41 @@ def _record(load: LoadContext, *, name: str, response_time: float, exception: Ba
                           answered=bool(getattr(response, "status_code", 0)))
 
 
+def _report(context: LoadContext) -> dict[str, Any]:
+    """A worker's figures since its last report."""
+    return {CLAIMS_KEY: [asdict(c) for c in context.pool.unreported_claims()], RECORD_KEY: context.recorder.export()}
+
+
 def _worker_report(context: LoadContext, data: dict[str, Any]) -> None:
     context.claims.extend(Claim(**c) for c in data.get(CLAIMS_KEY, ()))
     if RECORD_KEY in data:
         context.run.merge(data[RECORD_KEY])
+
+
+def _finish(runner: WorkerRunner, context: LoadContext) -> None:
+    """Worker: stop the users (gracefully within --stop-timeout), then send everything not yet reported."""
+    runner.stop()
+    runner.send_message(FINAL_MESSAGE, _report(context))
+
+
+def _final(context: LoadContext, worker: str, data: dict[str, Any]) -> None:
+    _worker_report(context, data)
+    context.awaiting.discard(worker)
+
+
+def _await_finals(environment: Environment, runner: MasterRunner, context: LoadContext) -> None:
+    """Master, as the test stops: ask the workers for their last figures and wait for them (bounded)."""
+    if not context.awaiting:
+        return
+    for worker in context.awaiting:
+        runner.send_message(FINISH_MESSAGE, None, client_id=worker)
+    patience = (environment.stop_timeout or 0) + FINAL_GRACE_SECONDS
+    deadline = time.monotonic() + patience
+    while context.awaiting and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    if context.awaiting:
+        logger.error("%d worker(s) sent no final figures within %g s: the summary misses their last seconds",
+                     len(context.awaiting), patience)
 
 
 def _open_model(environment: Environment, settings: LoadSettings) -> None:
@@ -209,6 +247,7 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if not workers:
         return  # Locust refuses to start without workers; nothing to share out
     context.processes = len(workers)
+    context.awaiting = {worker.id for worker in workers}
     shares = partition(context.accounts, len(workers))
     for position, (worker, share) in enumerate(zip(workers, shares, strict=True)):
         runner.send_message(SHARE_MESSAGE, {"accounts": [asdict(a) for a in share], "pats": context.pats,
@@ -225,10 +264,15 @@ def _receive_share(context: LoadContext, data: dict[str, Any]) -> None:
 
 
 def _on_test_stopping(environment: Environment, **_: Any) -> None:
-    """Before Locust stops the users: no arrival falls due (and is dropped) while they are being stopped."""
+    """Before Locust stops the users: no arrival falls due (and is dropped) while they are being stopped;
+    the master collects every worker's last figures."""
     context = find(environment)
-    if context is not None and context.arrivals is not None:
+    if context is None:
+        return
+    if context.arrivals is not None:
         context.arrivals.stop()
+    if isinstance(environment.runner, MasterRunner):
+        _await_finals(environment, environment.runner, context)
 
 
 def _on_quitting(environment: Environment, **_: Any) -> None:
@@ -241,7 +285,7 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
     if not isinstance(runner, MasterRunner):
         context.claims = list(context.pool.claims)
         context.run.merge(context.recorder.export())
-    gates = evaluate(runner.stats.total, context.run.endpoints, settings)
+    gates = evaluate(context.run.endpoints, settings)
     for gate in gates:
         (logger.info if gate.passed else logger.error)("%s", gate.describe())
     judged = verdict(gates)

@@ -95,6 +95,8 @@ def build(*, stats: RequestStats, run: Recorder, host: str | None, auto_started_
     per_endpoint = {name: endpoint(tally, duration=duration, open_model=open_model is not None,
                                    offered_seconds=run.offered_seconds)
                     for name, tally in sorted(run.endpoints.items())}
+    tallies = list(run.endpoints.values())
+    requests = sum(t.requests for t in tallies)
     return {
         "target": {"host": host, "autoStartedFake": auto_started_pid is not None, "fakePid": auto_started_pid},
         "profiles": sorted(profiles),
@@ -104,14 +106,12 @@ def build(*, stats: RequestStats, run: Recorder, host: str | None, auto_started_
         "durationSeconds": round(duration, 2),
         "endpoints": per_endpoint,
         "arrivals": arrivals(run, **open_model) if open_model is not None else None,
-        # Locust's aggregate of every request, throttled ones included: for reference, never gated on.
         "totals": {
-            "requests": total.num_requests,
-            "answered": sum(e["answered"] for e in per_endpoint.values()),
-            "failures": total.num_failures,
-            "throttled": sum(e["throttled"] for e in per_endpoint.values()),
-            "failRatio": round(total.fail_ratio, 6),
-            "rps": round(total.num_requests / duration, 2) if duration > 0 else None,
+            **{key: sum(e[key] for e in per_endpoint.values()) for key in ("requests", "answered", "throttled",
+                                                                            "failures")},
+            "failRatio": round(sum(t.failed for t in tallies) / requests, 6) if requests else 0.0,
+            "rps": _rate(requests, duration),
+            # Locust's aggregate percentiles of every request, throttled ones included: for reference, never gated.
             **_locust_percentiles(total),
         },
         "errors": sorted(({"name": e.name, "error": str(e.error), "occurrences": e.occurrences}

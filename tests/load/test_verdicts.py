@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ def _settings(**overrides: object) -> LoadSettings:
                 fake_hash_iterations=1000, step_users=5, step_seconds=10.0, step_max_users=100,
                 step_p95_ms=250.0, step_max_fail_ratio=0.01)
     return LoadSettings(**{**base, **overrides})  # type: ignore[arg-type]
-
-
-@dataclass
-class _Total:
-    """What the fail-ratio gate reads from Locust's aggregate StatsEntry."""
-    num_requests: int = 100
-    fail_ratio: float = 0.0
 
 
 def _requests(recorder: Recorder, name: str, count: int, ms: float, *, lag_ms: float | None = None,
@@ -145,7 +137,7 @@ def test_the_p95_gate_judges_answered_logins_not_the_aggregate_the_429s_flatten(
     recorder = Recorder()
     _requests(recorder, LOGIN, 40, 390.0)
     _requests(recorder, LOGIN, 5, 2.0, throttled=True)
-    results = evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100")))
+    results = evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100")))
     p95, throttle = results
     assert (p95.status, p95.endpoint, p95.samples) == ("failed", LOGIN, 40) and p95.observed == pytest.approx(390, 0.01)
     assert throttle.status == "passed" and throttle.observed == pytest.approx(5 / 45, abs=1e-3)
@@ -158,7 +150,7 @@ def test_a_run_that_measured_the_limiter_is_inconclusive_with_the_fixes() -> Non
     recorder = Recorder()
     _requests(recorder, LOGIN, 20, 50.0)
     _requests(recorder, LOGIN, 18725, 1.0, throttled=True)
-    judged = verdict(evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100"))))
+    judged = verdict(evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100"))))
     assert judged.status == "inconclusive" and judged.exit_code == INCONCLUSIVE_EXIT_CODE
     reason = str(judged.reason)
     assert "18725 of 18745 answers were 429/423: the run measured the rate limiter" in reason
@@ -168,14 +160,14 @@ def test_a_run_that_measured_the_limiter_is_inconclusive_with_the_fixes() -> Non
 def test_throttle_is_failure_leaves_the_throttling_to_the_fail_ratio_gate() -> None:
     recorder = Recorder()
     _requests(recorder, LOGIN, 50, 1.0, throttled=True)
-    assert evaluate(_Total(), recorder.endpoints, _settings(throttle_is_failure=True)) == []
+    assert evaluate(recorder.endpoints, _settings(throttle_is_failure=True)) == []
 
 
 def test_too_few_answered_requests_make_the_gate_inconclusive_not_passed() -> None:
     recorder = Recorder()
     _requests(recorder, LOGIN, MIN_SAMPLES - 1, 10.0)
     _requests(recorder, "POST /auth/refresh", 500, 10.0)
-    results = evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("login=500,refresh=200")))
+    results = evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("login=500,refresh=200")))
     assert {(g.endpoint, g.status) for g in results} == {(LOGIN, "inconclusive"), ("POST /auth/refresh", "passed")}
     judged = verdict(results)
     assert judged.status == "inconclusive" and "19 answered request(s), fewer than the 20" in str(judged.reason)
@@ -185,7 +177,7 @@ def test_too_few_answered_requests_make_the_gate_inconclusive_not_passed() -> No
 def test_a_named_endpoint_the_run_never_sent_is_inconclusive() -> None:
     recorder = Recorder()
     _requests(recorder, "POST /auth/refresh", 50, 10.0)
-    results = evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("login=500")))
+    results = evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("login=500")))
     assert [(g.endpoint, g.status, g.why) for g in results] == [
         (LOGIN, "inconclusive", "the run sent this endpoint no request")]
 
@@ -194,7 +186,7 @@ def test_bracketed_names_are_judged_as_their_endpoint() -> None:
     recorder = Recorder()
     _requests(recorder, "GET /agents", 15, 10.0)
     _requests(recorder, "GET /agents [after logout]", 10, 30.0)
-    [gate] = evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("agents=20")))
+    [gate] = evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("agents=20")))
     assert gate.endpoint == "GET /agents" and gate.samples == 25 and gate.status == "failed"
 
 
@@ -204,7 +196,7 @@ def test_open_runs_gate_response_time_from_the_intended_start_and_count_drops() 
     for dropped in [False] * 90 + [True] * 10:
         recorder.arrival(LOGIN, due=1000, dropped=dropped)
     schedule = parse_rate("50")
-    p95, drops = evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100"), schedule=schedule))
+    p95, drops = evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100"), schedule=schedule))
     assert p95.status == "failed" and p95.observed == pytest.approx(510, rel=0.01), "service time alone is 10 ms"
     assert (drops.name, drops.status, drops.observed) == ("max-drop-ratio", "failed", 0.1)
 
@@ -215,7 +207,7 @@ def test_drops_while_users_wait_out_the_limiter_are_not_blamed_on_the_target() -
     _requests(recorder, LOGIN, 50, 1.0, throttled=True)
     for dropped in [False] * 10 + [True] * 90:
         recorder.arrival(LOGIN, due=1000, dropped=dropped)
-    results = evaluate(_Total(), recorder.endpoints, _settings(schedule=parse_rate("50")))
+    results = evaluate(recorder.endpoints, _settings(schedule=parse_rate("50")))
     assert [g.status for g in results] == ["inconclusive", "inconclusive"]
     assert verdict(results).status == "inconclusive"
 
@@ -224,11 +216,11 @@ def test_failed_beats_inconclusive_beats_passed() -> None:
     recorder = Recorder()
     _requests(recorder, LOGIN, 30, 500.0)
     _requests(recorder, LOGIN, 30, 1.0, throttled=True)
-    assert verdict(evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100")))).status \
+    assert verdict(evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("100")))).status \
         == "failed"
-    assert verdict(evaluate(_Total(), recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("1000")))).status \
+    assert verdict(evaluate(recorder.endpoints, _settings(p95_ms=LatencyLimits.parse("1000")))).status \
         == "inconclusive"
-    assert verdict(evaluate(_Total(), recorder.endpoints, _settings(max_throttle_ratio=0.5))).status == "passed"
+    assert verdict(evaluate(recorder.endpoints, _settings(max_throttle_ratio=0.5))).status == "passed"
     assert verdict([]).exit_code is None
 
 
@@ -256,7 +248,7 @@ def _open_summary() -> tuple[dict[str, object], Recorder]:
             recorder.completed(LOGIN, at=1000.0 + second)
     recorder.offering(1000.0, 1010.0)
     settings = _settings(p95_ms=LatencyLimits.parse("300"), schedule=Schedule(rate=20))
-    gates = evaluate(_Total(), recorder.endpoints, settings)
+    gates = evaluate(recorder.endpoints, settings)
     summary = build(stats=_Stats, run=recorder, host="http://127.0.0.1:1", auto_started_pid=None,  # type: ignore
                     profiles=["LoginUser"], processes=1, started=1000.0, gates=gates, verdict=verdict(gates),
                     exit_code=0, claims=[], step=None, open_model={"schedule": "20/s", "max_in_flight": 10})
