@@ -1,5 +1,5 @@
-"""Locust load profiles for the Akol auth API: ``locust -f load/locustfile.py <Profile>``.
+"""Locust load profiles for the Akol auth API: ``akol-load <Profile>`` (= ``locust -f load/locustfile.py``).
 
-Public entry points are the locustfiles (``locustfile.py``, ``stepfile.py``) and the profile
-modules; everything in ``_*.py`` is private plumbing.
+Public entry points are the locustfiles (``locustfile.py``, ``stepfile.py``), the profile
+modules and the ``akol-load`` console script (``cli.py``); everything in ``_*.py`` is private plumbing.
 """

@@ -8,9 +8,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from akol_conformance.client import retry_after_seconds
 
 if TYPE_CHECKING:  # importing locust monkey-patches the process: keep this module importable without it
+    import httpx
     from locust.contrib.fasthttp import FastHttpSession
 
 API = "/api/v1"
@@ -30,6 +33,7 @@ class Reply:
     data: dict[str, Any]
     ok: bool
     throttled: bool = False
+    retry_after: float | None = None  # seconds a throttled answer asked to wait (None: it did not say)
 
 
 def call(client: FastHttpSession, method: str, path: str, *, name: str, expect: int | frozenset[int] = 200,
@@ -54,7 +58,9 @@ def call(client: FastHttpSession, method: str, path: str, *, name: str, expect: 
                 response.failure(f"throttled: HTTP {status} (--throttle-is-failure)")
             else:
                 response.success()
-            return Reply(status, data, ok=False, throttled=True)
+            # FastResponse has the headers (case-insensitive) that retry_after_seconds reads.
+            asked = retry_after_seconds(cast("httpx.Response", response)) if response.headers.get("retry-after") else None
+            return Reply(status, data, ok=False, throttled=True, retry_after=asked)
         if status not in expected and excuse is not None and excuse(status):
             response.success()
             return Reply(status, data, ok=False)

@@ -1,16 +1,28 @@
-"""The base of every profile: checked calls, account claims, login (with 2FA) and refresh."""
+"""The base of every profile: checked calls, account claims, login (with 2FA) and refresh.
+
+In a closed-loop run a user runs its tasks one after another (Locust's loop). In an
+arrival-rate run (``--arrival-rate``/``--arrival-stages``) its one task is to serve the arrivals
+the scheduler hands it, each running one of the profile's tasks. Either way a 429/423 answer
+makes the user wait (Retry-After, or a growing back-off) before its next request.
+"""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import gevent
 from locust.contrib.fasthttp import FastHttpUser
 
 from akol_conformance.client import Account, parse_jwt, totp_code
 from akol_load._api import Reply, Validator, call, login_answer, token_pair
 from akol_load._context import LoadContext, context_of
+
+# Without Retry-After, waits double from FIRST_BACKOFF; no wait (Retry-After included) exceeds MAX_WAIT.
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_WAIT_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,11 @@ class AkolUser(FastHttpUser):
         super().__init__(environment)
         self.akol: LoadContext = context_of(environment)
         self.user_id = f"{self.akol.pool.share_label}#{next(self.akol.user_numbers)}"
+        self._backoff = FIRST_BACKOFF_SECONDS
+        self._lag_ms: float | None = None  # how late the current arrival started (open model)
+        if self.akol.arrivals is not None:
+            self.akol.arrivals.join(self)
+            self.tasks = [AkolUser.serve_arrival]  # shadows the class's tasks for this user only
 
     @property
     def base_url(self) -> str:
@@ -52,11 +69,37 @@ class AkolUser(FastHttpUser):
         think = self.akol.settings.think_time
         return random.uniform(0.5 * think, 1.5 * think) if think > 0 else 0.0
 
+    def serve_arrival(self) -> None:
+        """Open model: wait to be handed an arrival, run its task, count it completed."""
+        assert self.akol.arrivals is not None
+        ticket = self.akol.arrivals.next_for(self)
+        self._lag_ms = max(time.monotonic() - ticket.due, 0.0) * 1000
+        try:
+            ticket.task(self)
+        finally:
+            self._lag_ms = None
+        self.akol.recorder.completed(ticket.endpoint, at=time.time())
+
+    def context(self) -> dict[str, Any]:
+        """Rides on Locust's request event to the recorder: the lateness of the current arrival."""
+        return {} if self._lag_ms is None else {"akol_lag_ms": self._lag_ms}
+
     def call(self, method: str, path: str, *, name: str, expect: int | frozenset[int] = 200,
              body: dict[str, Any] | None = None, token: str | None = None,
              validate: Validator | None = None, excuse: Callable[[int], bool] | None = None) -> Reply:
-        return call(self.client, method, path, name=name, expect=expect, body=body, token=token,
-                    validate=validate, excuse=excuse, throttle_is_failure=self.akol.settings.throttle_is_failure)
+        reply = call(self.client, method, path, name=name, expect=expect, body=body, token=token,
+                     validate=validate, excuse=excuse, throttle_is_failure=self.akol.settings.throttle_is_failure)
+        if reply.throttled:
+            self._wait_out(reply.retry_after)
+        else:
+            self._backoff = FIRST_BACKOFF_SECONDS
+        return reply
+
+    def _wait_out(self, retry_after: float | None) -> None:
+        """Honour the limiter: sleep before the next request (the request's own time is already recorded)."""
+        if retry_after is None:
+            retry_after, self._backoff = self._backoff, min(self._backoff * 2, MAX_WAIT_SECONDS)
+        gevent.sleep(min(retry_after, MAX_WAIT_SECONDS))
 
     def claim_account(self) -> Account:
         return self.akol.pool.claim(self.user_id, type(self).__name__)

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from locust.env import Environment
 
 from akol_conformance.client import Account
+from akol_load._arrivals import Arrivals
 from akol_load._fake import FakeServer
 from akol_load._options import LoadSettings
 from akol_load._pool import AccountPool, Claim
 from akol_load._provision import TargetClock
+from akol_load._record import Recorder
 
 _ATTRIBUTE = "akol_load"
 
@@ -31,6 +33,11 @@ class LoadContext:
     started: float = field(default_factory=time.time)
     processes: int = 1  # load-generating processes (workers, on a master)
     user_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # This process's measurements (a worker exports them with each report), and the whole run's (master, local).
+    recorder: Recorder = field(default_factory=Recorder)
+    run: Recorder = field(default_factory=Recorder)
+    arrivals: Arrivals | None = None  # the open model's scheduler, in an arrival-rate run
+    awaiting: set[str] = field(default_factory=set)  # master: workers whose final figures have not come yet
 
 
 def attach(environment: Environment, context: LoadContext) -> LoadContext:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from locust import task
 
+from akol_load._arrivals import counts_as
 from akol_load._base import AkolUser
 
 
@@ -16,5 +17,6 @@ class LoginUser(AkolUser):
         self.account = self.claim_account()
 
     @task
+    @counts_as("POST /auth/login")
     def login(self) -> None:
         self.log_in(self.account)

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from locust import task
 
+from akol_load._arrivals import counts_as
 from akol_load._base import AkolUser
 
 
@@ -19,5 +20,6 @@ class PatUser(AkolUser):
         self.pat = self.akol.pool.next_pat(type(self).__name__)
 
     @task
+    @counts_as("GET /agents [PAT]")
     def list_agents(self) -> None:
         self.call("GET", "/agents", name="GET /agents [PAT]", token=self.pat)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from locust import task
 
+from akol_load._arrivals import counts_as
 from akol_load._base import AkolUser, Tokens
 
 REFRESH_MARGIN_SECONDS = 60.0
@@ -18,7 +19,7 @@ LOGOUT_OK = frozenset(range(200, 300))
 class SessionUser(AkolUser):
     def on_start(self) -> None:
         self.account = self.claim_account()
-        self.tokens: Tokens | None = self.log_in(self.account)
+        self.tokens: Tokens | None = None  # the first task logs in
 
     def _live_tokens(self) -> Tokens | None:
         if self.tokens is None:
@@ -45,6 +46,7 @@ class SessionUser(AkolUser):
             self.tokens = new
 
     @task(20)
+    @counts_as("GET /agents")
     def list_agents(self) -> None:
         tokens = self._live_tokens()
         if tokens is None:
@@ -57,6 +59,7 @@ class SessionUser(AkolUser):
                 self.call("GET", "/agents", name="GET /agents", token=self.tokens.access)
 
     @task(1)
+    @counts_as("POST /auth/logout")
     def log_out_and_in(self) -> None:
         tokens = self._live_tokens()
         if tokens is None:

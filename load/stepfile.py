@@ -9,13 +9,6 @@ logged ("knee: ...") and written under ``step`` in load-summary.json.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
 from akol_load._step import StepShape
 from akol_load.locustfile import LoginUser, PatUser, RefreshUser, SessionUser
 

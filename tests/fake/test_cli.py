@@ -1,7 +1,9 @@
 """The `akol-fake` console command: options, seed files, clean stops."""
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from akol_fake._stall import Stall
 from akol_fake.cli import main
 from tests.fake.conftest import API, bearer, start_served, stop_served
 
@@ -29,6 +32,10 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     (["--hash-iterations", "many"], "expected a whole number"),
     (["--seed", "/nonexistent/seed.json"], "cannot read seed file"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--stall-every", "10"], "--stall-every and --stall-for go together"),
+    (["--stall-every", "2", "--stall-for", "5"], "a stall must be shorter than its period"),
+    (["--stall-every", "soon", "--stall-for", "1"], "argument --stall-every: expected seconds, got 'soon'"),
+    (["--stall-every", "10", "--stall-for", "0"], "argument --stall-for: expected seconds > 0, got 0"),
 ])
 def test_bad_options_give_one_clear_message(args: list[str], fragment: str,
                                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,3 +112,57 @@ def test_serve_runs_any_app_with_its_own_banner_and_stops_cleanly() -> None:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0 and "Traceback" not in stderr
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_stall_windows_open_every_period_after_the_start() -> None:
+    clock = _Clock()
+    stall = Stall(lambda scope, receive, send: asyncio.sleep(0), every=10, duration=2, clock=clock)
+    remaining = {}
+    for elapsed in (0, 9.9, 10, 11.5, 12, 19, 20.5, 31):
+        clock.now = 100.0 + elapsed
+        remaining[elapsed] = stall.remaining()
+    assert remaining == {0: 0.0, 9.9: 0.0, 10: 2.0, 11.5: 0.5, 12: 0.0, 19: 0.0, 20.5: 1.5, 31: 1.0}
+
+
+def test_a_stall_holds_the_api_but_never_the_test_control_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _Clock()
+    passed: list[str] = []
+    slept: list[float] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        passed.append(scope["path"])
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    stall = Stall(app, every=10, duration=2, clock=clock)  # type: ignore[arg-type]
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    clock.now += 10.5
+    for path in ("/__test__/clock", "/api/v1/agents"):
+        asyncio.run(stall({"type": "http", "path": path}, None, None))  # type: ignore[arg-type]
+    assert passed == ["/__test__/clock", "/api/v1/agents"] and slept == [1.5]
+
+
+def test_the_served_fake_stalls_its_api_on_schedule() -> None:
+    served = start_served("--stall-every", "1.5", "--stall-for", "1")
+    durations: list[float] = []
+    try:
+        with httpx.Client(base_url=served.url, timeout=10) as client:
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline and max(durations, default=0) < 0.5:  # at most ~4 s of requests
+                started = time.monotonic()
+                client.get(f"{API}/agents")
+                durations.append(time.monotonic() - started)
+    finally:
+        returncode, stderr = stop_served(served)
+    # A lower bound only: a busy machine makes requests slower, never faster than the stall.
+    assert max(durations) >= 0.5, f"no request was held by a 1 s stall in {len(durations)} requests"
+    assert returncode == 0 and "Traceback" not in stderr

@@ -20,6 +20,7 @@ class Finished:
     returncode: int
     output: str
     summary: dict[str, Any]
+    summary_path: Path
 
 
 class LocustRun:
@@ -58,7 +59,7 @@ class LocustRun:
             self.process.wait()
             raise AssertionError(f"locust ran over {timeout} s; its output:\n{self.output[-3000:]}") from None
         summary = json.loads(self.summary_path.read_text()) if self.summary_path.exists() else {}
-        return Finished(self.process.returncode, self.output, summary)
+        return Finished(self.process.returncode, self.output, summary, self.summary_path)
 
 
 def headless(*extra: str, users: int = 4, seconds: float = 3) -> list[str]:

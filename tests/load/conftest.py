@@ -14,11 +14,3 @@ def served_fake() -> Iterator[FakeServer]:
     server = start_fake(hash_iterations=1000)
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def rate_limited_fake() -> Iterator[FakeServer]:
-    """A fake whose login rate limit (5 per minute per IP) the load trips at once."""
-    server = start_fake(hash_iterations=1000, rate_limit=5)
-    yield server
-    server.stop()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from akol_load._gates import GATE_EXIT_CODE
 from tests.load._locust import Finished, LocustRun, alive, headless
 
 PROFILES = {
@@ -62,10 +63,12 @@ def test_auto_started_fake_is_gone_after_the_run(runs: dict[str, Finished], name
 def test_tight_p95_gate_fails_the_run_and_names_the_gate(runs: dict[str, Finished]) -> None:
     run = runs["gate"]
     assert run.returncode != 0
-    assert "gate p95-ms FAILED: observed" in run.output
-    assert run.summary["verdict"] == "failed"
+    assert "gate p95-ms [POST /auth/login] FAILED: observed" in run.output
+    assert run.summary["verdict"] == "failed" and run.returncode == GATE_EXIT_CODE
     assert run.summary["exitCode"] == run.returncode
     [gate] = run.summary["gates"]
-    assert gate["name"] == "p95-ms" and gate["passed"] is False and gate["observed"] > gate["limit"]
+    assert gate["name"] == "p95-ms" and gate["endpoint"] == "POST /auth/login"
+    assert gate["status"] == "failed" and gate["observed"] > gate["limit"]
+    assert gate["samples"] == run.summary["endpoints"]["POST /auth/login"]["answered"] >= 20
 
 

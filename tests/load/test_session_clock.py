@@ -7,14 +7,16 @@ import httpx
 
 from akol_conformance.client import Control
 from akol_load._fake import FakeServer
-from tests.load._locust import LocustRun, headless
+from tests.load._locust import LocustRun
 
 PAST_ACCESS_EXPIRY = 1000  # seconds: beyond the 900 s access token, well within the 7-day refresh token
 
 
 def test_session_refreshes_when_the_server_clock_passes_expiry(served_fake: FakeServer, tmp_path: Path) -> None:
-    run = LocustRun(tmp_path, *headless("SessionUser", "--host", served_fake.url, users=3, seconds=5))
-    run.wait_for("All users spawned")
+    # Live stats (no --only-summary): a GET /agents row shows the users have logged in, so the tokens
+    # they hold were issued before the clock moves.
+    run = LocustRun(tmp_path, "--headless", "-u", "3", "-r", "3", "-t", "6s", "SessionUser", "--host", served_fake.url)
+    run.wait_for("GET /agents")
     with httpx.Client(base_url=served_fake.url, timeout=10) as http:
         Control(http).advance(PAST_ACCESS_EXPIRY)
 

@@ -1,7 +1,6 @@
-"""The load package's pure parts: accounts, partitioning, answer validation, gates."""
+"""The load package's pure parts: accounts, partitioning, answer validation."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +8,8 @@ import pytest
 
 from akol_conformance.client import Account
 from akol_load._api import THROTTLED_SUFFIX, login_answer, throttled_name, token_pair
-from akol_load._gates import evaluate
 from akol_load._options import LoadSettings
 from akol_load._pool import AccountPool, AccountsError, account_key, partition, read_accounts_csv, read_pats
-
-
-def _settings(**overrides: object) -> LoadSettings:
-    base = dict(accounts_file=None, pat=None, pats_file=None, throttle_is_failure=False, p95_ms=None,
-                max_fail_ratio=None, think_time=0.0, replay_every=10, summary_file=Path("s.json"),
-                fake_hash_iterations=1000, step_users=5, step_seconds=10.0, step_max_users=100,
-                step_p95_ms=250.0, step_max_fail_ratio=0.01)
-    return LoadSettings(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 def test_accounts_csv_reads_rows_skips_header_and_keeps_totp(tmp_path: Path) -> None:
@@ -141,30 +131,3 @@ def test_throttled_names_fold_back_to_their_endpoint() -> None:
     name = throttled_name("POST /auth/login", 429)
     assert name == "POST /auth/login [429 throttled]"
     assert THROTTLED_SUFFIX.sub("", name) == "POST /auth/login"
-
-
-@dataclass
-class _Total:
-    """The three things the gates read from Locust's aggregate StatsEntry."""
-    num_requests: int
-    fail_ratio: float
-    p95: float
-
-    def get_response_time_percentile(self, percent: float) -> float:
-        assert percent == 0.95
-        return self.p95
-
-
-def test_gates_pass_at_the_limit_and_fail_past_it() -> None:
-    settings = _settings(p95_ms=100.0, max_fail_ratio=0.01)
-    assert [g.passed for g in evaluate(_Total(50, 0.01, 100.0), settings)] == [True, True]
-    p95, ratio = evaluate(_Total(50, 0.02, 101.0), settings)
-    assert not p95.passed and not ratio.passed
-    assert p95.describe() == "gate p95-ms FAILED: observed 101 > limit 100"
-    assert ratio.describe() == "gate max-fail-ratio FAILED: observed 0.02 > limit 0.01"
-
-
-def test_gates_fail_when_nothing_was_measured_and_are_absent_when_not_asked() -> None:
-    [gate] = evaluate(_Total(0, 0.0, 0.0), _settings(p95_ms=100.0))
-    assert not gate.passed and "no requests completed" in gate.describe()
-    assert evaluate(_Total(10, 0.5, 9999.0), _settings()) == []
