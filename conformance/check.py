@@ -26,14 +26,14 @@ from akol_conformance._plugin.api import Api
 from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.options import Settings
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect, expect_status
-from akol_conformance._probes.ratelimit import Burst, UnknownEmails, past_limit, trip, wait_out
+from akol_conformance._probes.ratelimit import Burst, UnknownEmails, let_pass, past_limit, trip, wait_out
 from akol_conformance.client import Account, Control, ForeignToken, Pat, Session, parse_jwt, retry_after_seconds
 
 __all__ = [
     "ACCESS_TTL", "REFRESH_TTL", "TOKEN_FIELDS",
     "Account", "Api", "Burst", "ClauseFailure", "Clock", "Control", "ForeignToken", "Inconclusive", "Login", "NotChecked",
     "Observe", "Pat", "Session", "Settings", "Totp", "UnknownEmails",
-    "advance_to", "expect", "expect_login_success", "expect_status", "issued_at", "json_body", "numeric",
+    "advance_to", "expect", "expect_login_success", "expect_status", "issued_at", "json_body", "let_pass", "numeric",
     "parse_jwt", "past_limit", "response_token_fields", "retry_after_seconds", "token_fields", "trip",
     "wait_out",
 ]

@@ -9,14 +9,14 @@ the success answers are exercised too. Against a remote target, login is fuzzed 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from akol_conformance._probes.openapi import DOCUMENT, labels
-from akol_conformance.check import Api, expect
+from akol_conformance.check import Api, NotChecked, Observe, expect
 
 if TYPE_CHECKING:
     from akol_conformance._probes.fuzz import Finding, Variant
@@ -48,11 +48,13 @@ class _Credentials:
     def __init__(self, request: pytest.FixtureRequest, api: Api) -> None:
         self._request = request
         self._api = api
+        self.missing: dict[str, str] = {}  # fixture name -> why the run could not have it
 
     def fixture(self, name: str) -> Any:
         try:
             return self._request.getfixturevalue(name)
-        except pytest.skip.Exception:
+        except pytest.skip.Exception as skip:
+            self.missing[name] = str(skip.msg)
             return None
 
     def email_password(self, fixture: str) -> Mapping[str, str] | None:
@@ -114,27 +116,33 @@ class _Credentials:
         return []
 
 
-Observe = Callable[[str, object], None]
+def _control(request: pytest.FixtureRequest) -> Any:
+    try:
+        return request.getfixturevalue("control")
+    except pytest.skip.Exception:
+        return None
 
 
 def _run(label: str, verdict: str, request: pytest.FixtureRequest, api: Api,
-         observe: Observe) -> Finding | None:
+         observe: Observe, not_checked: NotChecked) -> Finding | None:
     fuzz = _fuzz()
     credentials = _Credentials(request, api)
-    control = credentials.fixture("control")
+    control = _control(request)
     sent, finding = fuzz.fuzz(api, label, getattr(fuzz, verdict), variants=credentials.variants(label),
                               advance_clock=control.advance if control is not None else None)
     observe(f"fuzzed {label}", sent)
     observe("examples per operation", fuzz.examples())
     observe("seed", fuzz.fuzz_seed())
+    for name, why in credentials.missing.items():
+        not_checked(f"{label} fuzzed with real credentials of the {name} fixture", why)
     return finding  # type: ignore[no-any-return]
 
 
 @pytest.mark.clause("ROBUST-01")
 @pytest.mark.parametrize("label", _operations())
 def test_fuzzed_requests_never_answer_5xx(label: str, request: pytest.FixtureRequest, api: Api,
-                                          observe: Observe) -> None:
-    finding = _run(label, "server_error", request, api, observe)
+                                          observe: Observe, not_checked: NotChecked) -> None:
+    finding = _run(label, "server_error", request, api, observe, not_checked)
     expect(finding is None,
            expected=f"no 5xx answer to any schema-generated request to {label}",
            observed=finding.observed() if finding else None,
@@ -144,8 +152,8 @@ def test_fuzzed_requests_never_answer_5xx(label: str, request: pytest.FixtureReq
 @pytest.mark.clause("ROBUST-02")
 @pytest.mark.parametrize("label", _operations())
 def test_fuzzed_responses_conform_to_openapi(label: str, request: pytest.FixtureRequest, api: Api,
-                                             observe: Observe) -> None:
-    finding = _run(label, "conformance_failure", request, api, observe)
+                                             observe: Observe, not_checked: NotChecked) -> None:
+    finding = _run(label, "conformance_failure", request, api, observe, not_checked)
     expect(finding is None,
            expected=f"every answer of {label} as {DOCUMENT} documents it: a documented status code, "
                     f"its content type, headers and JSON body schema",
