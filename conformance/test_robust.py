@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from akol_conformance._probes.fuzz import Finding, Variant
 
 _LOGIN = "POST /auth/login"
+_BEARER = ("GET /agents", "POST /auth/logout")  # behind the Bearer scheme: token-shaped garbage too
 # Single-use credentials cost a login each: a few are enough to see the success answers.
 _FRESH_LOGINS = 2
 _SHOWN_SERVER_ERRORS = 5
@@ -92,6 +93,11 @@ class _Credentials:
         session = self.fixture("session")
         return None if session is None else session.token
 
+    def token_starts(self) -> dict[str, str]:
+        """Well-formed token starts for Bearer garbage: the PAT's prefix, a real token's header."""
+        pat, session = self.fixture("pat"), self.fixture("session")
+        return _fuzz().token_prefixes(pat.token if pat else None, session.token if session else None)
+
     def variants(self, label: str) -> list[Variant]:
         fuzz = _fuzz()
         if label == _LOGIN:
@@ -129,12 +135,15 @@ def _run(label: str, verdict: str, request: pytest.FixtureRequest, api: Api,
     credentials = _Credentials(request, api)
     control = _control(request)
     sent, finding = fuzz.fuzz(api, label, getattr(fuzz, verdict), variants=credentials.variants(label),
+                              token_starts=credentials.token_starts() if label in _BEARER else None,
                               advance_clock=control.advance if control is not None else None)
     observe(f"fuzzed {label}", sent)
     observe("examples per operation", fuzz.examples())
     observe("seed", fuzz.fuzz_seed())
     for name, why in credentials.missing.items():
         not_checked(f"{label} fuzzed with real credentials of the {name} fixture", why)
+    if finding is not None:
+        observe("smallest failing request", finding.observed())  # the report keeps the longer excerpt
     return finding  # type: ignore[no-any-return]
 
 
@@ -145,7 +154,7 @@ def test_fuzzed_requests_never_answer_5xx(label: str, request: pytest.FixtureReq
     finding = _run(label, "server_error", request, api, observe, not_checked)
     expect(finding is None,
            expected=f"no 5xx answer to any schema-generated request to {label}",
-           observed=finding.observed() if finding else None,
+           observed=finding.brief() if finding else None,
            what=f"fuzzing {label} (smallest failing request shown)")
 
 
@@ -157,7 +166,7 @@ def test_fuzzed_responses_conform_to_openapi(label: str, request: pytest.Fixture
     expect(finding is None,
            expected=f"every answer of {label} as {DOCUMENT} documents it: a documented status code, "
                     f"its content type, headers and JSON body schema",
-           observed=finding.observed() if finding else None,
+           observed=finding.brief() if finding else None,
            what=f"fuzzing {label} (smallest failing request shown)")
 
 
@@ -166,9 +175,14 @@ def test_no_request_of_the_session_answered_5xx(server_errors: Sequence[dict[str
                                                 observe: Observe) -> None:
     """Last of the session: every request any clause sent so far, fuzzing included."""
     observe("server errors seen", len(server_errors))
-    shown = [{**exchange, "requestHeaders": _fuzz().short_headers(exchange.get("requestHeaders", {}))}
+    fuzz = _fuzz()
+    shown = [{**exchange, "requestHeaders": fuzz.short_headers(exchange.get("requestHeaders", {}))}
              for exchange in server_errors[:_SHOWN_SERVER_ERRORS]]
+    if shown:
+        observe("first server errors", shown)  # the report keeps the excerpts
+    briefs = [f"{e['test']}: {e['method']} {e['url']} with body {fuzz.brief(e['requestBody'])!r} "
+              f"answered {e['status']} {fuzz.brief(e['responseBody'])!r}" for e in shown]
     expect(not server_errors,
            expected="no 5xx answer to any request the suite sent",
-           observed={"count": len(server_errors), "first": shown},
+           observed={"count": len(server_errors), "first": briefs},
            what="all requests of this session")
