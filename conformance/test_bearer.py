@@ -111,10 +111,12 @@ def _expect_challenges(responses: dict[str, httpx.Response]) -> None:
 
 
 @pytest.mark.clause("BEARER-06")
-def test_every_401_challenges(api: Api, account: Account, login: Login, observe: Observe) -> None:
-    # The wrong password first: the logins after it reset the account's failure count.
+def test_every_401_challenges(api: Api, account: Account, session: Session, login: Login,
+                              observe: Observe) -> None:
+    # The fresh login further down resets the account's failure count after the wrong password;
+    # `session` is not spent (a black-box run reuses it).
     responses = {"login with a wrong password": api.login(account.email, account.password + "-not-it")}
-    live = login()
+    live = session
     responses |= {"no Authorization header": _agents(api, None),
                   "refresh token as Bearer": api.agents(token=live.refresh_token)}
     responses |= _statuses(api, _MISSING_PREFIX, live.token)
