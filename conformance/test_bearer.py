@@ -112,7 +112,7 @@ def _expect_challenges(responses: dict[str, httpx.Response]) -> None:
 
 @pytest.mark.clause("BEARER-06")
 def test_every_401_challenges(api: Api, account: Account, session: Session, login: Login,
-                              observe: Observe) -> None:
+                              observe: Observe, not_checked: NotChecked) -> None:
     # The fresh login further down resets the account's failure count after the wrong password;
     # `session` is not spent (a black-box run reuses it).
     responses = {"login with a wrong password": api.login(account.email, account.password + "-not-it")}
@@ -125,8 +125,10 @@ def test_every_401_challenges(api: Api, account: Account, session: Session, logi
     responses["logout with a garbage token"] = api.logout(_GARBAGE_TOKEN)
     responses["refresh with a garbage token"] = api.refresh(_GARBAGE_TOKEN)
     logged_out = login()
-    if 200 <= api.logout(logged_out.token).status_code < 300:  # else LOGOUT-01 reports it
+    if 200 <= (status := api.logout(logged_out.token).status_code) < 300:
         responses["a logged-out access token"] = api.agents(token=logged_out.token)
+    else:
+        not_checked("the 401 of a logged-out access token", f"logout answered {status} (LOGOUT-01 reports it)")
     unauthorized = sorted(name for name, r in responses.items() if r.status_code == 401)
     observe("checked_401s", unauthorized)
     expect(unauthorized, expected="401 answers to check for a challenge",
@@ -188,18 +190,8 @@ def _live_session(api: Api, login: Login) -> Session:
     return live
 
 
-def _pat_or_none(request: pytest.FixtureRequest, not_checked: NotChecked) -> Pat | None:
-    try:
-        pat: Pat = request.getfixturevalue("pat")
-    except pytest.skip.Exception as skip:
-        not_checked("a PAT outside the Authorization header", str(skip.msg))
-        return None
-    return pat
-
-
-@pytest.mark.clause("BEARER-07")
-def test_token_only_in_the_authorization_header(api: Api, login: Login, request: pytest.FixtureRequest,
-                                                observe: Observe, not_checked: NotChecked) -> None:
+def _session_places(api: Api, login: Login) -> dict[str, int]:
+    """The status of each place outside the header, for a live access token."""
     statuses: dict[str, int] = {}
     live: Session | None = None
     for name, place in _SESSION_PLACES.items():
@@ -207,13 +199,40 @@ def test_token_only_in_the_authorization_header(api: Api, login: Login, request:
         statuses[name] = place(api, live.token).status_code
         if 200 <= statuses[name] < 300:
             live = None  # that answer may have logged the session out
-    pat = _pat_or_none(request, not_checked)
-    if pat is not None:
-        if (status := api.agents(token=pat.token).status_code) != 200:
-            not_checked("a PAT outside the Authorization header",
-                        f"the PAT answered {status} in the header (PAT-01 reports it)")
-        else:
-            statuses |= {name: place(api, pat.token).status_code for name, place in _PAT_PLACES.items()}
+    return statuses
+
+
+def _pat_places(api: Api, pat: Pat, not_checked: NotChecked) -> dict[str, int]:
+    """The status of each place outside the header, for a PAT the header form accepts."""
+    if (status := api.agents(token=pat.token).status_code) != 200:
+        not_checked("a PAT outside the Authorization header",
+                    f"the PAT answered {status} in the header (PAT-01 reports it)")
+        return {}
+    return {name: place(api, pat.token).status_code for name, place in _PAT_PLACES.items()}
+
+
+@pytest.mark.clause("BEARER-07")
+def test_token_only_in_the_authorization_header(api: Api, login: Login, request: pytest.FixtureRequest,
+                                                observe: Observe, not_checked: NotChecked) -> None:
+    missing: list[str] = []
+
+    def part_not_checked(part: str, why: str) -> None:
+        not_checked(part, why)
+        missing.append(f"{part}: {why}")
+
+    statuses: dict[str, int] = {}
+    try:
+        statuses |= _session_places(api, login)
+    except pytest.skip.Exception as skip:  # no account: the PAT may still be checked
+        part_not_checked("an access token outside the Authorization header", str(skip.msg))
+    try:
+        pat: Pat = request.getfixturevalue("pat")
+    except pytest.skip.Exception as skip:
+        part_not_checked("a PAT outside the Authorization header", str(skip.msg))
+    else:
+        statuses |= _pat_places(api, pat, part_not_checked)
+    if not statuses:
+        pytest.skip("; ".join(missing))
     observe("statuses", statuses)
     accepted = {name: status for name, status in statuses.items() if status != 401}
     expect(not accepted, expected="401 for a valid token sent anywhere but the Authorization header "

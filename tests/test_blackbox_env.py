@@ -118,3 +118,16 @@ def test_a_moved_target_clock_the_foreign_target_cannot_follow_is_inconclusive(t
     assert result.returncode == 2, _tail(result)
     env_01 = _clauses(report)["ENV-01"]
     assert env_01["status"] == "error" and "give --foreign-target test control" in env_01["reason"], env_01
+
+
+def test_bearer_07_checks_the_pat_alone_when_no_account_is_given(tmp_path: Path) -> None:
+    seed, _ = _seeds(tmp_path)
+    with akol_fake("--no-test-control", "--seed", seed, *_NO_LIMIT) as url:
+        result, report = run_suite(tmp_path / "reports", f"--target={url}", "--clause=BEARER-07",
+                                   env={"AKOL_PAT": PLAIN_ENV["AKOL_PAT"]})
+    assert result.returncode == 0, _tail(result)
+    bearer_07 = _clauses(report)["BEARER-07"]
+    assert bearer_07["status"] == "passed", bearer_07
+    assert list(bearer_07["observed"]["statuses"]) == ["the PAT as ?access_token= on GET /agents"]
+    assert bearer_07["notChecked"] == ["an access token outside the Authorization header: needs a plain account: "
+                                       "set AKOL_EMAIL and AKOL_PASSWORD (the target has no test control, /__test__/)"]
