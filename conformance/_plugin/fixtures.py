@@ -20,6 +20,7 @@ from akol_conformance._plugin.options import (
 )
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect_status
 from akol_conformance._plugin.run import Run, ServerErrors, get_run
+from akol_conformance._plugin.target import Target
 from akol_conformance.check import ACCESS_TTL
 from akol_conformance.client import Account, Control, ForeignToken, Pat, Session, parse_jwt, totp_code
 
@@ -253,32 +254,41 @@ def _foreign_account(settings: Settings) -> Account | None:
     return Account(id=None, email=email, password=password, totp_secret=secret)
 
 
+def _foreign_api(request: pytest.FixtureRequest, akol_run: Run, target: Target,
+                 controlled: bool) -> tuple[Api, Control | None]:
+    http = target.client()
+    control = Control(http, akol_run.redactor.add_from) if controlled else None
+    # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
+    log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
+    request.node.stash.setdefault(LOGS_KEY, []).append(log)
+    return Api(http, log, RateLimitWaiter(control.advance if control else None)), control
+
+
+def _mint(foreign: Api, control: Control | None, clock: Clock, settings: Settings) -> ForeignToken | None:
+    """A fresh access token of the other environment (clocks aligned first where both have test
+    control); None without an account there."""
+    if control is not None:
+        _align(control, clock)
+    account = control.create_user() if control is not None else _foreign_account(settings)
+    if account is None:
+        return None
+    foreign_clock = Clock(control, foreign, real_time=False)
+    token = log_in(foreign, account, lambda secret: totp_code(secret, foreign_clock.now())).token
+    how = "its test control" if control is not None else "AKOL_FOREIGN_EMAIL"
+    return ForeignToken(token, f"minted by this run on the other environment ({how})",
+                        _REMEDY_CONTROL if control is not None else _REMEDY_ACCOUNT,
+                        minted_at=clock.now(), home_status=foreign.agents(token=token).status_code)
+
+
 @pytest.fixture
 def foreign_token(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -> ForeignToken:
     """An access token issued by another environment: minted by the run where it can (live at this
     target's clock), else AKOL_FOREIGN_TOKEN; ENV-01 judges whether it is live here."""
     settings = akol_run.settings
     foreign = akol_run.foreign()
-    foreign_api: Api | None = None
-    if foreign is not None:
-        target, controlled = foreign
-        http = target.client()
-        control = Control(http, akol_run.redactor.add_from) if controlled else None
-        # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
-        log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
-        request.node.stash.setdefault(LOGS_KEY, []).append(log)
-        foreign_api = Api(http, log, RateLimitWaiter(control.advance if control else None))
-        foreign_clock = Clock(control, foreign_api, real_time=False)
-        account = _foreign_account(settings)
-        if control is not None:
-            _align(control, clock)
-            account = control.create_user()
-        if account is not None:
-            token = log_in(foreign_api, account, lambda secret: totp_code(secret, foreign_clock.now())).token
-            how = "its test control" if control is not None else "AKOL_FOREIGN_EMAIL"
-            return ForeignToken(token, f"minted by this run on the other environment ({how})",
-                                _REMEDY_CONTROL if control is not None else _REMEDY_ACCOUNT,
-                                minted_at=clock.now(), home_status=foreign_api.agents(token=token).status_code)
+    foreign_api, control = _foreign_api(request, akol_run, *foreign) if foreign else (None, None)
+    if foreign_api is not None and (minted := _mint(foreign_api, control, clock, settings)) is not None:
+        return minted
     token = settings.credential(FOREIGN_TOKEN_VAR)
     if token:
         home = foreign_api.agents(token=token).status_code if foreign_api is not None else None

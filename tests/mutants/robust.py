@@ -130,7 +130,7 @@ MUTANTS: list[Mutant] = [
            service=JwtHeaderReadFirst),
     Mutant(name="robust-agents-query-string-500", clause="ROBUST-01",
            description="GET /agents with any query string answers 500 (a paging parser crash)",
-           wrap=_edits(on_path("/api/v1/agents", _query_crash)), http=True),
+           wrap=_edits(on_path("/api/v1/agents", _query_crash))),
     Mutant(name="robust-logout-long-header-500", clause="ROBUST-01",
            description="logout with a request header over 2 KB answers 500",
            wrap=_edits(on_path("/api/v1/auth/logout", _long_header_crash))),
