@@ -21,7 +21,7 @@ import httpx
 
 __all__ = [
     "CONTROL_PREFIX", "DEFAULT_RETRY_AFTER", "TOTP_STEP", "Account", "Control", "ControlError",
-    "JwtParts", "Pat", "Session", "TotpSecretError", "detect_test_control", "parse_jwt",
+    "ForeignToken", "JwtParts", "Pat", "Session", "TotpSecretError", "detect_test_control", "parse_jwt",
     "retry_after_seconds", "totp_code", "totp_key",
 ]
 
@@ -55,6 +55,17 @@ class Session:
     token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     user: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ForeignToken:
+    """An access token of another environment, and what is known of its life at this target."""
+
+    token: str = field(repr=False)
+    source: str                      # where it came from, for reasons ("AKOL_FOREIGN_TOKEN", …)
+    remedy: str                      # what would give a token live at this target's clock
+    minted_at: float | None = None   # this target's clock when the run minted it; None: handed in
+    home_status: int | None = None   # its own environment's answer on GET /agents; None: not asked
 
 
 # -- JWTs, read without verification -------------------------------------------------------

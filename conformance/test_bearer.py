@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -13,8 +14,11 @@ from akol_conformance.check import (
     Account,
     Api,
     Clock,
+    Inconclusive,
     Login,
+    NotChecked,
     Observe,
+    Pat,
     Session,
     Settings,
     expect,
@@ -107,10 +111,12 @@ def _expect_challenges(responses: dict[str, httpx.Response]) -> None:
 
 
 @pytest.mark.clause("BEARER-06")
-def test_every_401_challenges(api: Api, account: Account, login: Login, observe: Observe) -> None:
-    # The wrong password first: the logins after it reset the account's failure count.
+def test_every_401_challenges(api: Api, account: Account, session: Session, login: Login,
+                              observe: Observe, not_checked: NotChecked) -> None:
+    # The fresh login further down resets the account's failure count after the wrong password;
+    # `session` is not spent (a black-box run reuses it).
     responses = {"login with a wrong password": api.login(account.email, account.password + "-not-it")}
-    live = login()
+    live = session
     responses |= {"no Authorization header": _agents(api, None),
                   "refresh token as Bearer": api.agents(token=live.refresh_token)}
     responses |= _statuses(api, _MISSING_PREFIX, live.token)
@@ -119,8 +125,10 @@ def test_every_401_challenges(api: Api, account: Account, login: Login, observe:
     responses["logout with a garbage token"] = api.logout(_GARBAGE_TOKEN)
     responses["refresh with a garbage token"] = api.refresh(_GARBAGE_TOKEN)
     logged_out = login()
-    if 200 <= api.logout(logged_out.token).status_code < 300:  # else LOGOUT-01 reports it
+    if 200 <= (status := api.logout(logged_out.token).status_code) < 300:
         responses["a logged-out access token"] = api.agents(token=logged_out.token)
+    else:
+        not_checked("the 401 of a logged-out access token", f"logout answered {status} (LOGOUT-01 reports it)")
     unauthorized = sorted(name for name, r in responses.items() if r.status_code == 401)
     observe("checked_401s", unauthorized)
     expect(unauthorized, expected="401 answers to check for a challenge",
@@ -137,3 +145,96 @@ def test_expired_token_401_challenges(api: Api, login: Login, clock: Clock, sett
         pytest.skip(f"the access token still answered {response.status_code} past its 15 minutes "
                     "(TOKEN-02 reports that); no expiry 401 to check for a challenge")
     _expect_challenges({"an expired access token": response})
+
+
+# Where RFC 6750 §2.2–2.3 lets a client put a token besides the header; the page allows only the header.
+_FIELD = "access_token"
+Place = Callable[[Api, str], httpx.Response]
+
+
+def _in_query(api: Api, token: str) -> httpx.Response:
+    query = urlencode({_FIELD: token})
+    api.log.redactor.add(query.split("=", 1)[1])  # the URL-encoded form, as it shows in the URL
+    return api.request("GET", f"/agents?{query}")
+
+
+def _in_json_body(api: Api, token: str) -> httpx.Response:
+    return api.request("POST", "/auth/logout", json={_FIELD: token})
+
+
+def _in_form_body(api: Api, token: str) -> httpx.Response:
+    form = urlencode({_FIELD: token})
+    api.log.redactor.add(form.split("=", 1)[1])
+    return api.request("POST", "/auth/logout", content=form,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+# The body places go to logout, the one Bearer endpoint with a body: a server that reads them
+# logs that session out, so each such answer is followed by a fresh login.
+_SESSION_PLACES: dict[str, Place] = {
+    "the access token as ?access_token= on GET /agents": _in_query,
+    "the access token as a JSON body field access_token of POST /auth/logout": _in_json_body,
+    "the access token as a form field access_token of POST /auth/logout": _in_form_body,
+}
+_PAT_PLACES: dict[str, Place] = {"the PAT as ?access_token= on GET /agents": _in_query}
+
+
+def _live_session(api: Api, login: Login) -> Session:
+    """A fresh session whose token the header form accepts: the control every other place is judged against."""
+    live = login()
+    status = api.agents(token=live.token).status_code
+    if status != 200:
+        raise Inconclusive(f"a fresh access token answered {status} in the Authorization header "
+                           "(BEARER-02 reports it): nothing to compare the other places with",
+                           cause="prerequisite")
+    return live
+
+
+def _session_places(api: Api, login: Login) -> dict[str, int]:
+    """The status of each place outside the header, for a live access token."""
+    statuses: dict[str, int] = {}
+    live: Session | None = None
+    for name, place in _SESSION_PLACES.items():
+        live = live or _live_session(api, login)
+        statuses[name] = place(api, live.token).status_code
+        if 200 <= statuses[name] < 300:
+            live = None  # that answer may have logged the session out
+    return statuses
+
+
+def _pat_places(api: Api, pat: Pat, not_checked: NotChecked) -> dict[str, int]:
+    """The status of each place outside the header, for a PAT the header form accepts."""
+    if (status := api.agents(token=pat.token).status_code) != 200:
+        not_checked("a PAT outside the Authorization header",
+                    f"the PAT answered {status} in the header (PAT-01 reports it)")
+        return {}
+    return {name: place(api, pat.token).status_code for name, place in _PAT_PLACES.items()}
+
+
+@pytest.mark.clause("BEARER-07")
+def test_token_only_in_the_authorization_header(api: Api, login: Login, request: pytest.FixtureRequest,
+                                                observe: Observe, not_checked: NotChecked) -> None:
+    missing: list[str] = []
+
+    def part_not_checked(part: str, why: str) -> None:
+        not_checked(part, why)
+        missing.append(f"{part}: {why}")
+
+    statuses: dict[str, int] = {}
+    try:
+        statuses |= _session_places(api, login)
+    except pytest.skip.Exception as skip:  # no account: the PAT may still be checked
+        part_not_checked("an access token outside the Authorization header", str(skip.msg))
+    try:
+        pat: Pat = request.getfixturevalue("pat")
+    except pytest.skip.Exception as skip:
+        part_not_checked("a PAT outside the Authorization header", str(skip.msg))
+    else:
+        statuses |= _pat_places(api, pat, part_not_checked)
+    if not statuses:
+        pytest.skip("; ".join(missing))
+    observe("statuses", statuses)
+    accepted = {name: status for name, status in statuses.items() if status != 401}
+    expect(not accepted, expected="401 for a valid token sent anywhere but the Authorization header "
+                                  "(no header sent)",
+           observed={"status of each place that did not answer 401": accepted})

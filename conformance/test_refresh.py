@@ -11,7 +11,9 @@ from akol_conformance.check import ACCESS_TTL, Api, Session, advance_to, expect,
 # Later checks of a rotated refresh token, in seconds after rotation: past a 60 s grace
 # window, and a day on (both well inside the 7-day life, so only revocation explains a 401).
 _REVOKED_LATER_CHECKS = (61.0, 86_400.0)
-_CONCURRENT_REFRESHES = 8
+# REFRESH-06: bursts of concurrent refreshes of one token, each a fresh login.
+_BURSTS = 8
+_BURST_SIZE = 16
 
 
 def _pair(response: httpx.Response, what: str) -> tuple[str, str]:
@@ -126,14 +128,22 @@ def test_reuse_revokes_the_family(api, login, observe) -> None:
                   what="the newer refresh token after the old one was replayed (family revoked)")
 
 
+def _successes(api: Api, refresh_token: str) -> int:
+    """200s among _BURST_SIZE refreshes of one token released together."""
+    responses = api.parallel([lambda: api.refresh(refresh_token)] * _BURST_SIZE)
+    return sum(r.status_code == 200 for r in responses)
+
+
 @pytest.mark.clause("REFRESH-06")
 def test_concurrent_refresh_is_atomic(api, login, observe) -> None:
-    refresh_token = login().refresh_token
-    responses = api.parallel([lambda: api.refresh(refresh_token)] * _CONCURRENT_REFRESHES)
-    statuses = sorted(r.status_code for r in responses)
-    successes = statuses.count(200)
-    observe("concurrent_refreshes", _CONCURRENT_REFRESHES)
-    observe("successes", successes)
-    expect(successes <= 1,
-           expected=f"at most one 200 among {_CONCURRENT_REFRESHES} concurrent refreshes of one token",
-           observed={"statuses": statuses})
+    # A race in check-then-write shows in some bursts only: every burst runs, each on a fresh
+    # session (reuse detection kills a family its losing refreshes touched), so the rate is honest.
+    successes = [_successes(api, login().refresh_token) for _ in range(_BURSTS)]
+    double_spends = [n for n in successes if n > 1]
+    observe("bursts", f"{_BURSTS} × {_BURST_SIZE} concurrent refreshes, each burst on one fresh refresh token")
+    observe("successes per burst", successes)
+    observe("double-spend rate", f"{len(double_spends)} of {_BURSTS} bursts")
+    expect(not double_spends,
+           expected=f"at most one 200 in each burst of {_BURST_SIZE} concurrent refreshes of one token",
+           observed=f"more than one 200 in {len(double_spends)} of {_BURSTS} bursts "
+                    f"(200s per burst: {successes})")

@@ -9,19 +9,20 @@ the success answers are exercised too. Against a remote target, login is fuzzed 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from akol_conformance._probes.openapi import DOCUMENT, labels
-from akol_conformance.check import Api, expect
+from akol_conformance.check import Api, NotChecked, Observe, expect
 
 if TYPE_CHECKING:
     from akol_conformance._probes.fuzz import Finding, Variant
 
 _LOGIN = "POST /auth/login"
+_BEARER = ("GET /agents", "POST /auth/logout")  # behind the Bearer scheme: token-shaped garbage too
 # Single-use credentials cost a login each: a few are enough to see the success answers.
 _FRESH_LOGINS = 2
 _SHOWN_SERVER_ERRORS = 5
@@ -48,11 +49,13 @@ class _Credentials:
     def __init__(self, request: pytest.FixtureRequest, api: Api) -> None:
         self._request = request
         self._api = api
+        self.missing: dict[str, str] = {}  # fixture name -> why the run could not have it
 
     def fixture(self, name: str) -> Any:
         try:
             return self._request.getfixturevalue(name)
-        except pytest.skip.Exception:
+        except pytest.skip.Exception as skip:
+            self.missing[name] = str(skip.msg)
             return None
 
     def email_password(self, fixture: str) -> Mapping[str, str] | None:
@@ -90,6 +93,11 @@ class _Credentials:
         session = self.fixture("session")
         return None if session is None else session.token
 
+    def token_starts(self) -> dict[str, str]:
+        """Well-formed token starts for Bearer garbage: the PAT's prefix, a real token's header."""
+        pat, session = self.fixture("pat"), self.fixture("session")
+        return _fuzz().token_prefixes(pat.token if pat else None, session.token if session else None)
+
     def variants(self, label: str) -> list[Variant]:
         fuzz = _fuzz()
         if label == _LOGIN:
@@ -114,42 +122,51 @@ class _Credentials:
         return []
 
 
-Observe = Callable[[str, object], None]
+def _control(request: pytest.FixtureRequest) -> Any:
+    try:
+        return request.getfixturevalue("control")
+    except pytest.skip.Exception:
+        return None
 
 
 def _run(label: str, verdict: str, request: pytest.FixtureRequest, api: Api,
-         observe: Observe) -> Finding | None:
+         observe: Observe, not_checked: NotChecked) -> Finding | None:
     fuzz = _fuzz()
     credentials = _Credentials(request, api)
-    control = credentials.fixture("control")
+    control = _control(request)
     sent, finding = fuzz.fuzz(api, label, getattr(fuzz, verdict), variants=credentials.variants(label),
+                              token_starts=credentials.token_starts() if label in _BEARER else None,
                               advance_clock=control.advance if control is not None else None)
     observe(f"fuzzed {label}", sent)
     observe("examples per operation", fuzz.examples())
     observe("seed", fuzz.fuzz_seed())
+    for name, why in credentials.missing.items():
+        not_checked(f"{label} fuzzed with real credentials of the {name} fixture", why)
+    if finding is not None:
+        observe("smallest failing request", finding.observed())  # the report keeps the longer excerpt
     return finding  # type: ignore[no-any-return]
 
 
 @pytest.mark.clause("ROBUST-01")
 @pytest.mark.parametrize("label", _operations())
 def test_fuzzed_requests_never_answer_5xx(label: str, request: pytest.FixtureRequest, api: Api,
-                                          observe: Observe) -> None:
-    finding = _run(label, "server_error", request, api, observe)
+                                          observe: Observe, not_checked: NotChecked) -> None:
+    finding = _run(label, "server_error", request, api, observe, not_checked)
     expect(finding is None,
            expected=f"no 5xx answer to any schema-generated request to {label}",
-           observed=finding.observed() if finding else None,
+           observed=finding.brief() if finding else None,
            what=f"fuzzing {label} (smallest failing request shown)")
 
 
 @pytest.mark.clause("ROBUST-02")
 @pytest.mark.parametrize("label", _operations())
 def test_fuzzed_responses_conform_to_openapi(label: str, request: pytest.FixtureRequest, api: Api,
-                                             observe: Observe) -> None:
-    finding = _run(label, "conformance_failure", request, api, observe)
+                                             observe: Observe, not_checked: NotChecked) -> None:
+    finding = _run(label, "conformance_failure", request, api, observe, not_checked)
     expect(finding is None,
            expected=f"every answer of {label} as {DOCUMENT} documents it: a documented status code, "
                     f"its content type, headers and JSON body schema",
-           observed=finding.observed() if finding else None,
+           observed=finding.brief() if finding else None,
            what=f"fuzzing {label} (smallest failing request shown)")
 
 
@@ -158,9 +175,14 @@ def test_no_request_of_the_session_answered_5xx(server_errors: Sequence[dict[str
                                                 observe: Observe) -> None:
     """Last of the session: every request any clause sent so far, fuzzing included."""
     observe("server errors seen", len(server_errors))
-    shown = [{**exchange, "requestHeaders": _fuzz().short_headers(exchange.get("requestHeaders", {}))}
+    fuzz = _fuzz()
+    shown = [{**exchange, "requestHeaders": fuzz.short_headers(exchange.get("requestHeaders", {}))}
              for exchange in server_errors[:_SHOWN_SERVER_ERRORS]]
+    if shown:
+        observe("first server errors", shown)  # the report keeps the excerpts
+    briefs = [f"{e['test']}: {e['method']} {e['url']} with body {fuzz.brief(e['requestBody'])!r} "
+              f"answered {e['status']} {fuzz.brief(e['responseBody'])!r}" for e in shown]
     expect(not server_errors,
            expected="no 5xx answer to any request the suite sent",
-           observed={"count": len(server_errors), "first": shown},
+           observed={"count": len(server_errors), "first": briefs},
            what="all requests of this session")

@@ -51,11 +51,15 @@ def test_access_token_expiry(api: Api, login: Login, clock: Clock, settings: Set
     session = login()
     issued = issued_at(session.token, started)
     early, late = ACCESS_TTL - settings.skew, ACCESS_TTL + settings.skew
-    observe("checked_at", {"accepted": f"T+{early:g}", "rejected": f"T+{late:g}"})
+    checked: dict[str, str] = {}  # reported as the clock gets to each point, not before
     advance_to(clock, issued + early, f"T+{early:g}")
+    checked["accepted"] = f"T+{early:g}"
+    observe("checked_at", checked)
     expect_status(api.agents(token=session.token), 200,
                   what=f"the access token at T+{early:g} (900 − skew)")
     advance_to(clock, issued + late, f"T+{late:g}")
+    checked["rejected"] = f"T+{late:g}"
+    observe("checked_at", checked)
     expect_status(api.agents(token=session.token), 401, what=f"the access token at T+{late:g} (900 + skew)")
 
 
@@ -74,10 +78,14 @@ def test_refresh_token_expiry(api: Api, login: Login, clock: Clock, settings: Se
     started = clock.now()
     early_session, late_session = login(), login()
     early, late = REFRESH_TTL - settings.skew, REFRESH_TTL + settings.skew
-    observe("checked_at", {"refreshes": f"T+{early:g}", "rejected": f"T+{late:g}"})
+    checked: dict[str, str] = {}  # reported as the clock gets to each point, not before
     advance_to(clock, issued_at(early_session.refresh_token, started) + early, f"T+{early:g}")
+    checked["refreshes"] = f"T+{early:g}"
+    observe("checked_at", checked)
     expect_status(api.refresh(early_session.refresh_token), 200,
                   what=f"refresh with an unused refresh token at T+{early:g} (7 days − skew)")
     advance_to(clock, issued_at(late_session.refresh_token, started) + late, f"T+{late:g}")
+    checked["rejected"] = f"T+{late:g}"
+    observe("checked_at", checked)
     expect_status(api.refresh(late_session.refresh_token), 401,
                   what=f"refresh with an unused refresh token at T+{late:g} (7 days + skew)")

@@ -9,7 +9,7 @@ import email.utils
 import json as jsonlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -178,12 +178,15 @@ class Api:
 
     # -- the general form ---------------------------------------------------
     def request(self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
-                headers: dict[str, str] | None = None, token: str | None = None) -> httpx.Response:
-        """``path`` is relative to /api/v1; ``token`` becomes ``Authorization: Bearer <token>``."""
+                headers: Mapping[str, str | bytes] | None = None, token: str | None = None) -> httpx.Response:
+        """``path`` is relative to /api/v1; ``token`` becomes ``Authorization: Bearer <token>``;
+        a header value given as bytes goes out as those bytes (non-ASCII, non-UTF-8 included)."""
         url = API_PREFIX + (path if path.startswith("/") else "/" + path)
         # Surrounding whitespace is not part of a field value on the wire (RFC 9110 §5.5) and
         # h11 refuses to send it: strip it so in-process and HTTP targets see the same request.
-        sent = {name: value.strip(" \t") for name, value in (headers or {}).items()}
+        sent: dict[str, str | bytes] = {
+            name: value.strip(" \t") if isinstance(value, str) else value.strip(b" \t")
+            for name, value in (headers or {}).items()}
         if token is not None:
             self.log.redactor.add(token, min_len=MIN_TOKEN_LEN)
             sent["Authorization"] = f"Bearer {token}"

@@ -11,6 +11,7 @@ from akol_conformance._plugin.api import Api, ExchangeLog, RateLimitWaiter
 from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.options import (
     FOREIGN_TOKEN_VAR,
+    FOREIGN_VARS,
     LOCKOUT_VARS,
     PAT_VAR,
     PLAIN_VARS,
@@ -19,8 +20,9 @@ from akol_conformance._plugin.options import (
 )
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect_status
 from akol_conformance._plugin.run import Run, ServerErrors, get_run
+from akol_conformance._plugin.target import Target
 from akol_conformance.check import ACCESS_TTL
-from akol_conformance.client import Account, Control, Pat, Session, parse_jwt, totp_code
+from akol_conformance.client import Account, Control, ForeignToken, Pat, Session, parse_jwt, totp_code
 
 LOGS_KEY = pytest.StashKey[list[ExchangeLog]]()
 OBSERVED_KEY = pytest.StashKey[dict[str, Any]]()
@@ -226,26 +228,74 @@ def pat(request: pytest.FixtureRequest, akol_run: Run, api: Api) -> Pat:
     return Pat(id=None, token=token, account=owner)
 
 
+_ASK_FOREIGN = ("pass --foreign-target URL (a deployment with /__test__/, or set AKOL_FOREIGN_EMAIL and "
+                "AKOL_FOREIGN_PASSWORD for an account there) or set AKOL_FOREIGN_TOKEN")
+_REMEDY_CONTROL = "both test clocks were aligned right before minting it: run ENV again"
+_REMEDY_ACCOUNT = ("this target's test clock ran past the token's life and the foreign target has no test "
+                   "control to follow it: give --foreign-target test control, or run ENV first (--clause ENV)")
+_REMEDY_TOKEN = ("set AKOL_FOREIGN_EMAIL and AKOL_FOREIGN_PASSWORD with --foreign-target, so the suite mints "
+                 "a fresh token, or store a token minted right before the run")
+
+
+def _align(foreign: Control, clock: Clock) -> None:
+    """Bring both test clocks to the later one (they only move forward): a token minted next is
+    then issued at this target's time, not days before it."""
+    gap = clock.now() - foreign.now()
+    if gap > 0:
+        foreign.advance(gap)
+    elif gap < 0 and clock.controllable:
+        clock.advance(-gap)
+
+
+def _foreign_account(settings: Settings) -> Account | None:
+    email, password, secret = (settings.credential(n) for n in FOREIGN_VARS)
+    if not (email and password):
+        return None
+    return Account(id=None, email=email, password=password, totp_secret=secret)
+
+
+def _foreign_api(request: pytest.FixtureRequest, akol_run: Run, target: Target,
+                 controlled: bool) -> tuple[Api, Control | None]:
+    http = target.client()
+    control = Control(http, akol_run.redactor.add_from) if controlled else None
+    # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
+    log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
+    request.node.stash.setdefault(LOGS_KEY, []).append(log)
+    return Api(http, log, RateLimitWaiter(control.advance if control else None)), control
+
+
+def _mint(foreign: Api, control: Control | None, clock: Clock, settings: Settings) -> ForeignToken | None:
+    """A fresh access token of the other environment (clocks aligned first where both have test
+    control); None without an account there."""
+    if control is not None:
+        _align(control, clock)
+    account = control.create_user() if control is not None else _foreign_account(settings)
+    if account is None:
+        return None
+    foreign_clock = Clock(control, foreign, real_time=False)
+    token = log_in(foreign, account, lambda secret: totp_code(secret, foreign_clock.now())).token
+    how = "its test control" if control is not None else "AKOL_FOREIGN_EMAIL"
+    return ForeignToken(token, f"minted by this run on the other environment ({how})",
+                        _REMEDY_CONTROL if control is not None else _REMEDY_ACCOUNT,
+                        minted_at=clock.now(), home_status=foreign.agents(token=token).status_code)
+
+
 @pytest.fixture
-def foreign_token(request: pytest.FixtureRequest, akol_run: Run) -> str:
-    """An access token issued by another environment of Akol."""
+def foreign_token(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -> ForeignToken:
+    """An access token issued by another environment: minted by the run where it can (live at this
+    target's clock), else AKOL_FOREIGN_TOKEN; ENV-01 judges whether it is live here."""
+    settings = akol_run.settings
     foreign = akol_run.foreign()
-    if foreign is not None and foreign[1]:
-        target, _ = foreign
-        http = target.client()
-        control = Control(http, akol_run.redactor.add_from)
-        # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
-        log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
-        request.node.stash.setdefault(LOGS_KEY, []).append(log)
-        foreign_api = Api(http, log, RateLimitWaiter(control.advance))
-        return log_in(foreign_api, control.create_user(), lambda s: totp_code(s, control.now())).token
-    token = akol_run.settings.credential(FOREIGN_TOKEN_VAR)
+    foreign_api, control = _foreign_api(request, akol_run, *foreign) if foreign else (None, None)
+    if foreign_api is not None and (minted := _mint(foreign_api, control, clock, settings)) is not None:
+        return minted
+    token = settings.credential(FOREIGN_TOKEN_VAR)
     if token:
-        return token
-    if akol_run.settings.inprocess:
+        home = foreign_api.agents(token=token).status_code if foreign_api is not None else None
+        return ForeignToken(token, FOREIGN_TOKEN_VAR, _REMEDY_TOKEN, home_status=home)
+    if settings.inprocess:
         pytest.skip("needs a token from another environment: the foreign in-process app has no test control")
-    pytest.skip("needs a token from another environment: pass --foreign-target URL (a deployment with "
-                "/__test__/) or set AKOL_FOREIGN_TOKEN")
+    pytest.skip(f"needs a token from another environment: {_ASK_FOREIGN}")
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ LOCKOUT_VARS = ("AKOL_LOCKOUT_EMAIL", "AKOL_LOCKOUT_PASSWORD")
 TFA_VARS = ("AKOL_2FA_EMAIL", "AKOL_2FA_PASSWORD", "AKOL_2FA_TOTP_SECRET")
 PAT_VAR = "AKOL_PAT"
 FOREIGN_TOKEN_VAR = "AKOL_FOREIGN_TOKEN"
-CREDENTIAL_VARS = (*PLAIN_VARS, *LOCKOUT_VARS, *TFA_VARS, PAT_VAR, FOREIGN_TOKEN_VAR)
+# An account of the --foreign-target environment (TOTP secret only if it has 2FA): the suite mints
+# a fresh foreign token itself, live at the target's clock, where a stored token would have expired.
+FOREIGN_VARS = ("AKOL_FOREIGN_EMAIL", "AKOL_FOREIGN_PASSWORD", "AKOL_FOREIGN_TOTP_SECRET")
+CREDENTIAL_VARS = (*PLAIN_VARS, *LOCKOUT_VARS, *TFA_VARS, PAT_VAR, FOREIGN_TOKEN_VAR, *FOREIGN_VARS)
 
 
 @dataclass(frozen=True)

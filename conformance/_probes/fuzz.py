@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from akol_conformance.client import retry_after_seconds
 __all__ = [
     "DEFAULT_EXAMPLES", "EXAMPLES_ENV", "SEED_ENV", "Finding", "Supply", "Variant", "bearer",
     "body_fields", "conformance_failure", "examples", "fuzz", "fuzz_seed", "load_schema",
-    "response_mismatch", "server_error", "short_headers",
+    "brief", "response_mismatch", "server_error", "short_headers", "token_prefixes", "token_shaped",
 ]
 
 EXAMPLES_ENV = "AKOL_FUZZ_EXAMPLES"
@@ -50,6 +51,7 @@ _MAX_EXAMPLES = 100_000
 # Where the base URL sits is irrelevant: only the path below /api/v1 is kept.
 _WIRE_BASE = "http://akol.invalid" + API_PREFIX
 _EXCERPT = 600
+_BRIEF = 120
 _SHOWN_HEADER = 80
 # A header far longer than any credential, yet inside common proxies' 8 KB line limit.
 _LONG_HEADER = 4000
@@ -154,6 +156,52 @@ def body_fields(name: str, keys: Sequence[str], values: Callable[[], Mapping[str
     return Variant(name, apply, frozenset(keys))
 
 
+# -- token-shaped garbage in the Authorization header ----------------------------------
+
+# Junk after a well-formed start, as latin-1 text (one character per byte): what breaks a parser
+# that trusts a token once its prefix looks right.
+_TOKEN_JUNK = {
+    "invalid UTF-8 bytes \\xff\\xfe\\xfd": "\xff\xfe\xfd",
+    "a broken UTF-8 sequence \\xc3\\x28": "\xc3\x28",
+    "truncated UTF-8 \\xe2\\x82": "\xe2\x82",
+    "a UTF-8-encoded surrogate \\xed\\xa0\\x80": "\xed\xa0\x80",
+    "valid non-ASCII UTF-8 (é)": "\xc3\xa9",
+    "percent escapes %00%ff": "%00%ff",
+    "base64 padding ====": "====",
+    "non-base64 characters and dots": "!!..!!",
+}
+_JWT_STARTS = {
+    "eyJ": "eyJ",
+    "a JWT header {alg: HS256} and a dot": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+    "a JWT header {alg: none} and a dot": "eyJhbGciOiJub25lIn0.",
+}
+# "akol_pat_", "ghp_", "sk-live-": letter runs with a separator, then a long random part.
+_PAT_PREFIX = re.compile(r"^(?:[A-Za-z]{1,12}[_-]){1,3}(?=[A-Za-z0-9_-]{16,}$)")
+
+
+def token_prefixes(pat: str | None, access_token: str | None) -> dict[str, str]:
+    """Well-formed starts of a token, by description: the PAT's prefix if the target's PAT shows
+    one, JWT headers, and the header and payload of the target's own access token."""
+    starts = dict(_JWT_STARTS)
+    prefix = _PAT_PREFIX.match(pat or "")
+    if prefix is not None:
+        starts["the target's PAT prefix"] = prefix.group(0)
+    parts = (access_token or "").split(".")
+    if len(parts) == 3 and parts[0].startswith("eyJ"):
+        starts["the header and payload of a real access token"] = f"{parts[0]}.{parts[1]}."
+    return starts
+
+
+def token_shaped(prefixes: Mapping[str, str]) -> list[Variant]:
+    """``Authorization: Bearer <well-formed start><junk>`` for every start and junk."""
+    return [bearer(f"Bearer {start} followed by {junk}", lambda value=prefix + tail: value)
+            for start, prefix in prefixes.items() for junk, tail in _TOKEN_JUNK.items()]
+
+
+def _secured(label: str) -> bool:
+    return bool(_operation(label).definition.raw.get("security"))
+
+
 # -- the wire form of a case ---------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -199,7 +247,9 @@ class Wire:
 
 
 def send(api: Api, wire: Wire) -> httpx.Response:
-    return api.request(wire.method, wire.path, content=wire.body, headers=wire.headers)
+    # Header text holds one character per byte (latin-1): non-ASCII goes out as those very bytes.
+    headers = {k: v if v.isascii() else v.encode("latin-1") for k, v in wire.headers.items()}
+    return api.request(wire.method, wire.path, content=wire.body, headers=headers)
 
 
 # -- verdicts ------------------------------------------------------------------------
@@ -258,6 +308,16 @@ class Finding:
     def observed(self) -> dict[str, Any]:
         return {"operation": self.operation, "credential": self.variant, "mismatch": self.mismatch,
                 "request": self.request, "response": self.response}
+
+    def brief(self) -> dict[str, Any]:
+        """``observed`` with the bodies cut short, for a failure message (the report keeps ``observed``)."""
+        return {**self.observed(), "request": {**self.request, "body": brief(self.request["body"])},
+                "response": {**self.response, "body": brief(self.response["body"])}}
+
+
+def brief(text: str, limit: int = _BRIEF) -> str:
+    """A generated body in a failure message: its start and its length, not 4,000 characters of "[[[["."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _excerpt(redactor: Redactor, data: bytes | None) -> str:
@@ -371,13 +431,16 @@ _UNSENDABLE = (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError, V
 
 
 def fuzz(api: Api, label: str, verdict: Verdict, *, variants: Sequence[Variant] = (),
+         token_starts: Mapping[str, str] | None = None,
          advance_clock: Callable[[float], object] | None = None,
          count: int | None = None) -> tuple[int, Finding | None]:
     """Probe ``label``, then send ``count`` generated requests; return (requests sent, smallest finding).
 
     Each request is the case as generated, or with one of ``variants`` (a real credential)
-    applied. A 429 is judged like any documented answer; then, given ``advance_clock`` (a test
-    clock), its Retry-After is skipped so later requests reach the endpoint again.
+    applied. An operation behind the Bearer scheme is also probed with token-shaped garbage
+    after each of ``token_starts`` (``token_prefixes``). A 429 is judged like any documented
+    answer; then, given ``advance_clock`` (a test clock), its Retry-After is skipped so later
+    requests reach the endpoint again.
     """
     run = _Run(api, label, verdict, advance_clock)
     # Half the requests go as generated: a real credential overrides the fields it sets.
@@ -391,6 +454,12 @@ def fuzz(api: Api, label: str, verdict: Verdict, *, variants: Sequence[Variant] 
             for choice in (None, *fitting):
                 try:
                     run.attempt(probe.make(), choice, Noise())
+                except _UNSENDABLE:
+                    continue
+        if token_starts and _secured(label):
+            for garbage in token_shaped(token_starts):
+                try:
+                    run.attempt(_operation(label).Case(), garbage, Noise())
                 except _UNSENDABLE:
                     continue
         # Shrinking replays examples; single-use credentials make most replays pass anyway, so

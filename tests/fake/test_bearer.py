@@ -1,4 +1,4 @@
-"""BEARER-01..06 on GET /agents."""
+"""BEARER-01..07 on GET /agents (and POST /auth/logout for BEARER-07)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.fake.conftest import API, bearer
+from tests.fake.conftest import API, Fake, bearer
 
 
 def test_no_header_answers_401_no_bearer_token(api: TestClient) -> None:
@@ -45,3 +45,22 @@ def test_refresh_token_is_not_a_bearer_token(api: TestClient, session: dict[str,
     response = api.get(f"{API}/agents", headers=bearer(session["refreshToken"]))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="akol", error="invalid_token"'
+
+
+def _pat(fake: Fake, user: dict[str, Any]) -> str:
+    response = fake.client().post(f"/__test__/users/{user['id']}/pats", json={})
+    assert response.status_code == 201
+    return str(response.json()["token"])
+
+
+def test_tokens_are_read_only_from_the_authorization_header(fake: Fake, user: dict[str, Any],
+                                                            session: dict[str, Any]) -> None:
+    """BEARER-07: a valid access token or PAT as an access_token query parameter or body field answers 401."""
+    client = fake.client()
+    for token in (session["token"], _pat(fake, user)):
+        assert client.get(f"{API}/agents", params={"access_token": token}).status_code == 401
+        assert client.request("GET", f"{API}/agents", json={"access_token": token}).status_code == 401
+        assert client.post(f"{API}/auth/logout", json={"access_token": token}).status_code == 401
+        assert client.post(f"{API}/auth/logout", data={"access_token": token}).status_code == 401
+    # Nothing above logged the session out.
+    assert client.get(f"{API}/agents", headers=bearer(session["token"])).status_code == 200

@@ -77,3 +77,47 @@ def on_path(suffix: str, edit: Editor) -> Editor:
             edit(scope, answer)
 
     return scoped
+
+
+# -- request side ---------------------------------------------------------------------
+
+Receive = Callable[[], Awaitable[Message]]
+RequestEditor = Callable[[Scope, bytes], Scope]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def rewriting_requests(edit: RequestEditor) -> Callable[[ASGIApp], ASGIApp]:
+    """A ``Mutant.wrap``: ``edit(scope, body)`` returns the scope the app sees (headers changed,
+    say); the body is buffered and replayed unchanged."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Callable[[Message], Awaitable[None]]) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            body = await _read_body(receive)
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await app(edit(scope, body), replay, send)
+
+        wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
+        return wrapped
+
+    return wrap

@@ -1,14 +1,17 @@
 """BEARER mutants: how the protected endpoint reads the Authorization header, each broken once."""
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from akol_fake import AuthService
 from akol_fake import _errors as err
 from akol_fake._errors import Denied
-from akol_fake._service import Principal
-from tests.mutants._asgi import Answer, Scope, rewriting
-from tests.mutants._base import Mutant
+from akol_fake._service import PAT_PREFIX, Principal
+from tests.mutants._asgi import Answer, Scope, rewriting, rewriting_requests
+from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import error_code, replace_error, request_header
 
 
@@ -101,6 +104,45 @@ _no_challenge_when_token_missing = rewriting(_drop_challenge_on_missing_token)
 _no_challenge_on_logout = rewriting(_drop_challenge, "/auth/logout")
 
 
+# -- BEARER-07: tokens read from elsewhere than the Authorization header --------------------
+
+_FIELD = "access_token"
+
+
+def _from_query(scope: Scope, body: bytes) -> str | None:
+    return next(iter(parse_qs(scope.get("query_string", b"").decode("latin-1")).get(_FIELD, [])), None)
+
+
+def _from_body(scope: Scope, body: bytes) -> str | None:
+    """``access_token`` of a JSON or form-encoded body (RFC 6750 §2.2), as body parsers hand it over."""
+    content_type = (request_header(scope, "content-type") or "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        return next(iter(parse_qs(body.decode("latin-1")).get(_FIELD, [])), None)
+    try:
+        parsed = json.loads(body) if content_type == "application/json" else None
+    except ValueError:
+        return None
+    value = parsed.get(_FIELD) if isinstance(parsed, dict) else None
+    return value if isinstance(value, str) else None
+
+
+Finder = Callable[[Scope, bytes], str | None]
+
+
+def _token_also_from(*finders: Finder, only: Callable[[str], bool] = lambda _: True) -> Callable[[ASGIApp], ASGIApp]:
+    """Without an Authorization header, the first token ``finders`` see becomes the Bearer token."""
+
+    def edit(scope: Scope, body: bytes) -> Scope:
+        if request_header(scope, "authorization") is not None:
+            return scope
+        token = next((t for t in (find(scope, body) for find in finders) if t), None)
+        if token is None or not only(token):
+            return scope
+        return {**scope, "headers": [*scope["headers"], (b"authorization", f"Bearer {token}".encode("latin-1"))]}
+
+    return rewriting_requests(edit)
+
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-bearer-403", "BEARER-01",
            "a request without Authorization answers 403 Forbidden instead of 401", wrap=_missing_header_403),
@@ -126,4 +168,13 @@ MUTANTS: list[Mutant] = [
            "only the 'No bearer token' 401s lack WWW-Authenticate", wrap=_no_challenge_when_token_missing),
     Mutant("no-challenge-on-logout", "BEARER-06",
            "the 401s of POST /auth/logout lack WWW-Authenticate", wrap=_no_challenge_on_logout),
+    Mutant("bearer-token-anywhere", "BEARER-07",
+           "a token is also read from an access_token query parameter or body field (JSON or form), "
+           "as passport-http-bearer does by default", wrap=_token_also_from(_from_query, _from_body), http=True),
+    Mutant("bearer-body-token", "BEARER-07",
+           "the access_token query parameter is refused, but an access_token body field is read",
+           wrap=_token_also_from(_from_body)),
+    Mutant("bearer-pat-query-param", "BEARER-07",
+           "only PATs are read from an access_token query parameter (API-key style)",
+           wrap=_token_also_from(_from_query, only=lambda token: token.startswith(PAT_PREFIX))),
 ]

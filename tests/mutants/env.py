@@ -19,6 +19,10 @@ from tests.mutants._claims import accepted_claims, hmac_key
 
 # One key for every environment: "we'll split them later".
 SHARED_KEY = "akol-shared-signing-key-9f2c4e1a7b3d5f60"
+# The environment the matrix builds the foreign target in (tests/_mutation.py FOREIGN_ENV).
+FOREIGN_ENV = "staging"
+# What a whole run's earlier checks do to the target's test clock (7-day refresh tokens, 400-day PATs).
+_CLOCK_MOVED_SECONDS = 8 * 86_400
 
 
 class _Stateless(AuthService):
@@ -38,6 +42,17 @@ class _IssuerUnchecked(_Stateless):
 
     def decode(self, token: str, expected_typ: str) -> dict[str, Any] | None:
         return accepted_claims(self, token, expected_typ, key=hmac_key(self), check_issuer=False)
+
+
+class _IssuerUncheckedClockMoved(_IssuerUnchecked):
+    """As ``_IssuerUnchecked``, met the way a whole run meets it: earlier checks moved this target's
+    test clock days ahead, so a token the other environment mints at its own clock is already
+    expired here unless the suite aligns the clocks first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.policy.env != FOREIGN_ENV:
+            self.clock.advance(_CLOCK_MOVED_SECONDS)
 
 
 class _IssuerPrefix(_Stateless):
@@ -79,6 +94,11 @@ MUTANTS: list[Mutant] = [
     Mutant("env-shared-key-issuer-unchecked", "ENV-01",
            "stateless verifier, one key for every environment, iss/aud not checked",
            policy={"signing_key": SHARED_KEY}, service=_IssuerUnchecked, http=True),
+    Mutant("env-shared-key-after-clock-moved", "ENV-01",
+           "as env-shared-key-issuer-unchecked, with the target's test clock 8 days ahead of the other "
+           "environment's (as after earlier checks): the other environment's fresh token is expired here "
+           "unless the clocks are aligned", policy={"signing_key": SHARED_KEY}, service=_IssuerUncheckedClockMoved,
+           http=True),
     Mutant("env-shared-key-issuer-prefix", "ENV-01",
            'stateless verifier, one key for every environment, iss/aud checked only for an "akol" '
            "prefix",

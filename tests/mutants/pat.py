@@ -1,19 +1,24 @@
 """PAT mutants: personal access tokens, each broken once."""
 from __future__ import annotations
 
+import asyncio
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from akol_fake import AuthService
-from akol_fake._service import Principal
+from akol_fake._service import PAT_PREFIX, Principal
 from akol_fake._store import PatRecord
 from tests.mutants._asgi import Message, Scope
 from tests.mutants._base import ASGIApp, Mutant
-from tests.mutants._envelope import error_body
+from tests.mutants._envelope import error_body, request_header
 
 _DAY = 86_400
 _CACHE_SECONDS = 300.0
+# A PAT lookup as slow as a hashed-token row on a busy database: long enough that a few PAT
+# requests outlast a 1-second login window.
+PAT_LOOKUP_SECONDS = 0.4
 
 
 class _PatsRefused(AuthService):
@@ -51,27 +56,45 @@ class _JwtWithExp(AuthService):
 
 
 def _limit_pats_too(app: ASGIApp) -> ASGIApp:
-    """Every /api/v1 request from a client whose login window is full answers 429."""
+    """A client whose login window is full gets 429 on its Bearer requests too (PATs included),
+    with the login limit's own Retry-After."""
     service: AuthService = app.state.service
 
-    def limited(scope: Scope) -> bool:
+    def retry_after(scope: Scope) -> int | None:
         client = scope.get("client")
-        attempts = service.store.attempts.get(client[0]) if client else None
-        window_start = service.clock.now() - service.policy.rate_window
-        return bool(attempts) and sum(t > window_start for t in list(attempts)) >= service.policy.rate_limit
+        now, window = service.clock.now(), service.policy.rate_window
+        attempts = [t for t in list(service.store.attempts.get(client[0], ()) if client else ()) if t > now - window]
+        if len(attempts) < service.policy.rate_limit:
+            return None
+        return max(1, math.ceil(attempts[0] + window - now))
 
     async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
                       send: Callable[[Message], Awaitable[None]]) -> None:
-        if scope["type"] == "http" and str(scope["path"]).startswith("/api/v1/") and limited(scope):
+        wait = retry_after(scope) if scope["type"] == "http" and request_header(scope, "authorization") else None
+        if wait is not None:
             body = error_body("rate_limited", "Too many login attempts")
             await send({"type": "http.response.start", "status": 429,
-                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"60"),
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", str(wait).encode()),
                                     (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
         await app(scope, receive, send)
 
     wrapped.state = app.state  # type: ignore[attr-defined]
+    return wrapped
+
+
+def slow_pats(app: ASGIApp) -> ASGIApp:
+    """Requests that carry a PAT take PAT_LOOKUP_SECONDS longer (other requests go on meanwhile)."""
+
+    async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
+                      send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] == "http" and any(k.lower() == b"authorization" and PAT_PREFIX.encode() in v
+                                           for k, v in scope.get("headers", [])):
+            await asyncio.sleep(PAT_LOOKUP_SECONDS)
+        await app(scope, receive, send)
+
+    wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -116,6 +139,10 @@ MUTANTS: list[Mutant] = [
     Mutant("pat-login-rate-limited", "PAT-03",
            "once a client's login window is full, its PAT requests answer 429 too",
            wrap=_limit_pats_too, http=True),
+    Mutant("pat-rate-limited-sliding-1s", "PAT-03",
+           "the login limit is a 1-second sliding window and PAT lookups take 400 ms; a client whose "
+           "login window is full gets 429 on its PAT requests too",
+           policy={"rate_window": 1}, wrap=lambda app: _limit_pats_too(slow_pats(app)), http=True),
     Mutant("pat-revocation-ignored", "PAT-04", "revoking a PAT answers 204 but changes nothing",
            service=_RevocationIgnored),
     Mutant("pat-revocation-cached", "PAT-04",

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import threading
 import time
 from typing import Any, ContextManager
 
@@ -129,6 +131,41 @@ class _RacyRotation(AuthService):
         return family
 
 
+class _OneShardUnlocked(AuthService):
+    """Refresh locks sharded four ways by session, one shard's lock never wired up: every fourth
+    session (in creation order) rotates without a lock, so one burst of refreshes may well hit
+    only sessions that are safe."""
+
+    _SHARDS = 4
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._created = itertools.count()
+        self._unlocked: set[str] = set()
+        self._call = threading.local()  # refresh runs on a worker thread per request
+
+    def issue_session(self, user: User) -> IssuedSession:
+        session = super().issue_session(user)
+        claims = self.decode(session.refresh_token, "refresh") or {}
+        if next(self._created) % self._SHARDS == self._SHARDS - 1:
+            self._unlocked.add(str(claims.get("sid")))
+        return session
+
+    def refresh(self, token: str) -> IssuedSession:
+        claims = self.decode(token, "refresh") or {}
+        self._call.unlocked = str(claims.get("sid")) in self._unlocked
+        return super().refresh(token)
+
+    def refresh_lock(self) -> ContextManager[Any]:
+        return contextlib.nullcontext() if self._call.unlocked else super().refresh_lock()
+
+    def check_refresh(self, claims: dict[str, Any]) -> Family:
+        family = super().check_refresh(claims)
+        if self._call.unlocked:
+            time.sleep(0.01)  # the unlocked shard's read-then-write window, as in _RacyRotation
+        return family
+
+
 MUTANTS: list[Mutant] = [
     Mutant("refresh-same-token", "REFRESH-01",
            "refresh answers a new access token but hands the presented refresh token back",
@@ -166,4 +203,7 @@ MUTANTS: list[Mutant] = [
     Mutant("refresh-not-atomic", "REFRESH-06",
            "check and rotate run without a lock: concurrent refreshes of one token all succeed",
            service=_RacyRotation),
+    Mutant("refresh-race-one-shard-in-four", "REFRESH-06",
+           "refresh locks sharded by session with one shard unlocked: every fourth session's concurrent "
+           "refreshes double-spend, so a single burst can miss it", service=_OneShardUnlocked, http=True),
 ]

@@ -5,10 +5,12 @@ or the document (ROBUST-02) can catch it.
 """
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 
 from akol_fake import AuthService, _totp
+from akol_fake._service import PAT_PREFIX, Principal
 from tests.mutants._asgi import Answer, Scope, on_path, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import error_body
@@ -47,6 +49,27 @@ class IntegerTotpCompare(AuthService):
         key = _totp.decode_secret(secret) or b""
         step = int(self.clock.now() // _totp.STEP)
         return [_totp.code_at(key, step + k) for k in (-1, 0, 1)]
+
+
+class AsciiPatLookup(AuthService):
+    """Looks PATs up by their ASCII body: a PAT-prefixed token with non-ASCII bytes after the
+    prefix crashes the protected endpoint."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and header.startswith("Bearer " + PAT_PREFIX):
+            header[len("Bearer " + PAT_PREFIX):].encode("ascii")  # the bug: UnicodeEncodeError
+        return super().authenticate(header)
+
+
+class JwtHeaderReadFirst(AuthService):
+    """Reads a JWT-shaped token's header (for its kid) before verifying, with a strict decoder:
+    an "eyJ…" token whose first segment is not base64url JSON crashes."""
+
+    def authenticate(self, header: str | None) -> Principal:
+        if header is not None and header.startswith("Bearer eyJ"):
+            segment = header[len("Bearer "):].split(".")[0]
+            json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))  # the bug: raises
+        return super().authenticate(header)
 
 
 def _query_crash(scope: Scope, answer: Answer) -> None:
@@ -99,9 +122,15 @@ MUTANTS: list[Mutant] = [
            description="verify-2fa compares codes as integers: a non-numeric code for a live "
                        "pendingToken answers 500",
            service=IntegerTotpCompare),
+    Mutant(name="robust-pat-prefixed-garbage-500", clause="ROBUST-01",
+           description="a Bearer token with the PAT prefix and non-ASCII bytes after it answers 500",
+           service=AsciiPatLookup, http=True),
+    Mutant(name="robust-jwt-shaped-garbage-500", clause="ROBUST-01",
+           description='a Bearer token starting "eyJ" whose first segment is not base64url JSON answers 500',
+           service=JwtHeaderReadFirst),
     Mutant(name="robust-agents-query-string-500", clause="ROBUST-01",
            description="GET /agents with any query string answers 500 (a paging parser crash)",
-           wrap=_edits(on_path("/api/v1/agents", _query_crash)), http=True),
+           wrap=_edits(on_path("/api/v1/agents", _query_crash))),
     Mutant(name="robust-logout-long-header-500", clause="ROBUST-01",
            description="logout with a request header over 2 KB answers 500",
            wrap=_edits(on_path("/api/v1/auth/logout", _long_header_crash))),

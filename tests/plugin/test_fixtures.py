@@ -26,7 +26,7 @@ def test_everything(api, control, clock, account, tfa_account, lockout_account, 
     assert settings.inprocess
     assert api.agents(token=session.token).status_code == 200
     assert api.agents(token=pat.token).status_code == 200 and pat.account == account
-    assert api.agents(token=foreign_token).status_code == 401
+    assert api.agents(token=foreign_token.token).status_code == 401
     before = clock.now()
     assert clock.advance(3600) >= before + 3600 and clock.now() >= before + 3600
     # The code is for the server's (moved) clock: a local-time code would be refused.
@@ -91,8 +91,9 @@ def test_missing_credentials_skip_naming_the_variables(suite: Suite, monkeypatch
         "LOGIN-01": "needs a plain account: set AKOL_EMAIL and AKOL_PASSWORD" + no_control,
         "2FA-01": "needs a 2FA account and its TOTP secret: set AKOL_2FA_TOTP_SECRET" + no_control,
         "PAT-01": "needs a personal access token: set AKOL_PAT" + no_control,
-        "ENV-01": "needs a token from another environment: pass --foreign-target URL "
-                  "(a deployment with /__test__/) or set AKOL_FOREIGN_TOKEN",
+        "ENV-01": "needs a token from another environment: pass --foreign-target URL (a deployment with "
+                  "/__test__/, or set AKOL_FOREIGN_EMAIL and AKOL_FOREIGN_PASSWORD for an account there) "
+                  "or set AKOL_FOREIGN_TOKEN",
         "LOCK-01": "pass --destructive to run lockout/rate-limit checks "
                    f"(they lock an account or trip the IP limit of {url})",
         "PAT-04": "target has no /__test__/ test-control protocol (GET /__test__/clock did not answer 200)",
