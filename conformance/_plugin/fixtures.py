@@ -123,7 +123,8 @@ def api(request: pytest.FixtureRequest, akol_run: Run) -> Iterator[Api]:
     log = ExchangeLog(akol_run.redactor, akol_run.server_errors, request.node.nodeid)
     request.node.stash.setdefault(LOGS_KEY, []).append(log)
     control = akol_run.control(http)
-    yield Api(http, log, RateLimitWaiter(control.advance if control else None))
+    waiter = RateLimitWaiter(control.advance if control else None, budget=akol_run.budget)
+    yield Api(http, log, waiter, akol_run.budget)
     if akol_run.settings.inprocess:
         http.close()
 
@@ -237,7 +238,7 @@ def foreign_token(request: pytest.FixtureRequest, akol_run: Run) -> str:
         # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
         log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
         request.node.stash.setdefault(LOGS_KEY, []).append(log)
-        foreign_api = Api(http, log, RateLimitWaiter(control.advance))
+        foreign_api = Api(http, log, RateLimitWaiter(control.advance, budget=akol_run.budget), akol_run.budget)
         return log_in(foreign_api, control.create_user(), lambda s: totp_code(s, control.now())).token
     token = akol_run.settings.credential(FOREIGN_TOKEN_VAR)
     if token:
