@@ -104,9 +104,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         run.close()
 
 
-def _abort(run: Run, reason: str) -> None:
-    """Nothing can be judged: the run stops before any test, with one message and exit 4."""
+def _abort(run: Run, reason: str, *, said: bool = False) -> None:
+    """Nothing can be judged: the run stops before any test, with one message and exit 4.
+    ``said``: pytest prints ``reason`` already (a usage error raised with it)."""
     run.aborted = reason
+    run.exit_says_why = said
     run.verdicts.stopped = ABORTED_NOT_RUN
 
 
@@ -155,7 +157,7 @@ def _start(config: pytest.Config) -> None:
 
 def _stop_if_unusable(config: pytest.Config) -> None:
     run = get_run(config)
-    if run.aborted is not None:
+    if run.aborted is not None and not run.exit_says_why:
         # Raised once the session runs, so pytest prints the message exactly once.
         run.exit_says_why = True
         pytest.exit(run.aborted, returncode=pytest.ExitCode.USAGE_ERROR)
@@ -216,9 +218,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     run = get_run(config)
     problems = _clause_problems(items)
     if problems:
-        _abort(run, "the suite's own tests are mis-marked (see the usage error)")
-        raise pytest.UsageError("every conformance test needs exactly one known clause mark:\n  "
-                                + "\n  ".join(problems))
+        message = "every conformance test needs exactly one known clause mark:\n  " + "\n  ".join(problems)
+        _abort(run, message, said=True)
+        raise pytest.UsageError(message)
     if run.settings.clauses:
         wanted = set(run.settings.clauses)
         keep = [i for i in items if i.stash[CLAUSE_KEY] in wanted]
@@ -261,6 +263,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         run.cut_short = run.budget.reason
         item.session.shouldstop = f"{run.budget.reason}: the clauses not judged yet are inconclusive"
         return True
+    run.verdicts.starting(item.nodeid)
     run_with_reruns(item, nextitem, run.budget, (LOGS_KEY, OBSERVED_KEY, NOT_CHECKED_KEY))
     return True
 

@@ -130,6 +130,12 @@ class Verdicts:
         self.results.setdefault(nodeid, TestResult(nodeid=nodeid, clause=clause, outcome="error",
                                                    cause="aborted", message=NOT_RUN))
 
+    def starting(self, nodeid: str) -> None:
+        """A test begins: until its reports come, a run that stops inside it leaves it unfinished."""
+        result = self.results.get(nodeid)
+        if result is not None:
+            result.message = UNFINISHED
+
     def add(self, report: pytest.TestReport) -> None:
         clause = getattr(report, "akol_clause", None)
         if clause is None:

@@ -8,8 +8,11 @@ seeded generator, at one of three points a real network breaks at:
 - ``answer-lost``: the request reaches the server, which processes it; the answer is dropped;
 - ``truncated``: the first part of the answer is relayed, then the connection is reset.
 
-With ``idle_close``, a connection that carries no request for that long is closed, as load
-balancers close idle keep-alive connections: the client's pool then meets closed connections.
+``script`` fixes the fate of the first connections (``None``: forwarded whole), for tests
+that need one exact fault; the seeded draw decides the rest. ``lose_answers=(prefix, n)``
+loses the answer to each of the first ``n`` requests that start with ``prefix`` (e.g.
+``b"POST /api/v1/count"``), on whatever connection they come: the server processed them.
+``delay`` holds each piece of a request that long before it goes on: a slow target.
 
 Threads, not asyncio: a few hundred short connections is all a conformance run opens.
 """
@@ -21,8 +24,9 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 CUTS = ("refused", "answer-lost", "truncated")
@@ -45,12 +49,13 @@ class Proxy:
     """Forwards ``127.0.0.1:<port>`` to ``upstream``; ``url`` is where clients connect."""
 
     def __init__(self, upstream: str, *, cut_ratio: float = 0.0, seed: int = 0, delay: float = 0.0,
-                 idle_close: float | None = None) -> None:
+                 script: Sequence[str | None] = (), lose_answers: tuple[bytes, int] = (b"", 0)) -> None:
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._cut_ratio = cut_ratio
         self._delay = delay
-        self._idle_close = idle_close
+        self._script = list(script)
+        self._lose_prefix, self._lose_left = lose_answers
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -63,10 +68,14 @@ class Proxy:
     def _decide(self) -> str | None:
         with self._lock:
             self.connections += 1
-            if self._random.random() >= self._cut_ratio:
+            if self._script:
+                cut = self._script.pop(0)
+            elif self._random.random() >= self._cut_ratio:
                 return None
-            cut = self._random.choice(CUTS)
-            self.cuts[cut] += 1
+            else:
+                cut = self._random.choice(CUTS)
+            if cut is not None:
+                self.cuts[cut] += 1
             return cut
 
     def _accept_loop(self) -> None:
@@ -81,6 +90,14 @@ class Proxy:
                 continue
             threading.Thread(target=self._serve, args=(client, cut), daemon=True, name="proxy-conn").start()
 
+    def _loses(self, data: bytes) -> bool:
+        with self._lock:
+            if self._lose_left > 0 and data.startswith(self._lose_prefix):
+                self._lose_left -= 1
+                self.cuts["answer-lost"] += 1
+                return True
+            return False
+
     def _serve(self, client: socket.socket, cut: str | None) -> None:
         try:
             upstream = socket.create_connection(self._upstream, timeout=10)
@@ -92,17 +109,18 @@ class Proxy:
             # Small writes relayed one by one: Nagle plus delayed ACKs would add 40 ms to each.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         done = threading.Event()
-
-        client.settimeout(self._idle_close)
+        lose = threading.Event()
 
         def requests() -> None:
             try:
                 while not done.is_set():
-                    data = client.recv(_CHUNK)  # socket.timeout (an OSError) when idle too long
+                    data = client.recv(_CHUNK)
                     if not data:
                         break
                     if self._delay:
                         time.sleep(self._delay)
+                    if self._loses(data):
+                        lose.set()
                     upstream.sendall(data)
             except OSError:
                 pass
@@ -120,7 +138,8 @@ class Proxy:
                 data = upstream.recv(_CHUNK)
                 if not data:
                     break
-                if cut == "answer-lost":
+                if cut == "answer-lost" or lose.is_set():
+                    cut = cut or "answer-lost"
                     break
                 if cut == "truncated":
                     client.sendall(data[: max(1, len(data) // 2)])
@@ -150,13 +169,17 @@ class Proxy:
 
     def stop(self) -> None:
         self._stopping.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes accept(): close() alone would not
+        except OSError:
+            pass
         self._listener.close()
         self._thread.join(5)
 
 
 @contextmanager
-def proxy(upstream: str, **options: float | int) -> Iterator[Proxy]:
-    running = Proxy(upstream, **options).start()  # type: ignore[arg-type]
+def proxy(upstream: str, **options: Any) -> Iterator[Proxy]:
+    running = Proxy(upstream, **options).start()
     try:
         yield running
     finally:
