@@ -4,6 +4,7 @@ Fixtures are defined in ``_plugin/fixtures.py`` and re-exported here so pytest f
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Generator
 from datetime import datetime, timezone
@@ -40,6 +41,8 @@ from akol_conformance._plugin.fixtures import (  # noqa: F401
 )
 from akol_conformance._plugin.cancel import on_cancel
 from akol_conformance._plugin.options import (  # noqa: F401
+    CREDENTIAL_VARS,
+    TEST_CONTROL_MODES,
     pytest_addoption,
     raw_value,
     report_dir_of,
@@ -48,7 +51,7 @@ from akol_conformance._plugin.options import (  # noqa: F401
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive
 from akol_conformance._plugin.redact import Redactor
 from akol_conformance._plugin.reports import RunInfo, write_reports
-from akol_conformance._plugin.rerun import run_with_reruns
+from akol_conformance._plugin.rerun import ATTEMPTS, run_with_reruns
 from akol_conformance._plugin.run import RUN_KEY, Run, TargetUnusable, get_run, missing_bundled_data
 from akol_conformance._plugin.terminal import summary_lines
 from akol_conformance._plugin.transport import NETWORK_FAULTS, describe_fault
@@ -117,8 +120,7 @@ def _write_reports(run: Run) -> None:
     info = RunInfo(target=s.target, test_control=run.test_control, test_control_mode=s.test_control,
                    test_control_why=run.test_control_why, started=run.started,
                    duration=time.monotonic() - run.started_clock, strict=s.strict, aborted=run.aborted,
-                   stopped=run.stopped,
-                   resent=run.resent)
+                   stopped=run.stopped, resent=run.resent)
     try:
         run.reports = write_reports(s.report_dir, info, run.verdicts.clauses(), run.redactor)
     except OSError as exc:
@@ -128,13 +130,18 @@ def _write_reports(run: Run) -> None:
 
 def _write_aborted_reports(config: pytest.Config, reason: str) -> None:
     """A usage error stops the run before it has settings: the reports still say why."""
+    if config.option.collectonly or _is_xdist_worker(config):
+        return
     verdicts = Verdicts()
     verdicts.stopped = ABORTED_NOT_RUN
-    info = RunInfo(target=raw_value(config, "target"), test_control=False, test_control_mode="not asked",
-                   test_control_why="the run stopped on a usage error", started=datetime.now(timezone.utc), duration=0.0,
-                   strict=False, aborted=reason)
+    mode = raw_value(config, "test_control").strip().lower()
+    info = RunInfo(target=raw_value(config, "target"), test_control=False,
+                   test_control_mode=mode if mode in TEST_CONTROL_MODES else "auto",
+                   test_control_why="not asked: the run stopped on a usage error",
+                   started=datetime.now(timezone.utc), duration=0.0, strict=False, aborted=reason)
+    redactor = Redactor(os.environ[name] for name in CREDENTIAL_VARS if os.environ.get(name))
     try:
-        write_reports(report_dir_of(config), info, verdicts.clauses(), Redactor())
+        write_reports(report_dir_of(config), info, verdicts.clauses(), redactor)
     except OSError:
         pass  # the usage error is the message that matters; --report-dir may be what is wrong
 
@@ -264,7 +271,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         item.session.shouldstop = f"{run.budget.reason}: the clauses not judged yet are inconclusive"
         return True
     run.verdicts.starting(item.nodeid)
-    run_with_reruns(item, nextitem, run.budget, (LOGS_KEY, OBSERVED_KEY, NOT_CHECKED_KEY))
+    # A test that locks an account or trips a limit leaves state a rerun would meet, unless test
+    # control gives it fresh accounts and a clock to wait the limits out: then one run only.
+    dirty = item.get_closest_marker("destructive") is not None and not run.test_control
+    run_with_reruns(item, nextitem, run.budget, (LOGS_KEY, OBSERVED_KEY, NOT_CHECKED_KEY),
+                    attempts=1 if dirty else ATTEMPTS)
     return True
 
 

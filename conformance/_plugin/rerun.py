@@ -22,14 +22,14 @@ def _transport_fault(reports: Sequence[pytest.TestReport]) -> bool:
 
 
 def run_with_reruns(item: pytest.Item, nextitem: pytest.Item | None, budget: Budget,
-                    fresh_state: Sequence[pytest.StashKey[object]]) -> None:
+                    fresh_state: Sequence[pytest.StashKey[object]], *, attempts: int = ATTEMPTS) -> None:
     """Run ``item`` (setup, call, teardown) until it ends without a transport fault, at most
-    ATTEMPTS times; then log the last run's reports. ``fresh_state`` is what one run leaves in
-    the item's stash (exchange logs, observations) and the next must not inherit."""
+    ``attempts`` times; then log the last run's reports. ``fresh_state`` is what one run leaves
+    in the item's stash (exchange logs, observations) and the next must not inherit."""
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     attempt = 0
     reports: list[pytest.TestReport] = []
-    while attempt < ATTEMPTS:
+    while attempt < attempts:
         attempt += 1
         for key in fresh_state:
             if key in item.stash:

@@ -166,3 +166,20 @@ def test_hangs(api):
     assert clause["reason"].startswith("GET /api/v1/slow: no answer within ")
     assert clause["reason"].endswith("the run's --max-duration of 3 s was spent")
     assert suite.report()["durationSeconds"] < 10
+
+
+def test_a_destructive_test_without_test_control_is_not_rerun(suite: Suite) -> None:
+    """Its first run may have locked the account or spent the limit: a rerun would judge that."""
+    suite.pytester.makepyfile(test_d='''
+import pytest
+
+@pytest.mark.destructive
+@pytest.mark.clause("LOCK-01")
+def test_locks(api):
+    api.request("POST", "/count")
+''')
+    with serve(create_app(test_control=False)) as url, proxy(url, lose_answers=(POST_COUNT, 1)) as lossy:
+        result = suite.run(f"--target={lossy.url}", "--destructive")
+    assert result.ret == 2
+    clause = suite.clause("LOCK-01")
+    assert (clause["status"], clause["cause"]) == ("error", "transport") and "reruns" not in clause
