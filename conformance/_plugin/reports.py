@@ -196,7 +196,6 @@ def _yes_no(flag: bool) -> str:
 def build_html(info: RunInfo, verdicts: Sequence[ClauseVerdict], data: dict[str, Any]) -> str:
     verdict = data["verdict"]
     banner = f'<div class="banner {verdict}"><b>{verdict}</b>{_e(_headline(info, verdicts, verdict))}</div>'
-    summary = data["summary"]
     meta_rows: list[tuple[str, str]] = [
         ("target", data["target"]),
         ("test control", f"{_yes_no(info.test_control)} ({info.test_control_mode}: {info.test_control_why})"),
@@ -209,7 +208,7 @@ def build_html(info: RunInfo, verdicts: Sequence[ClauseVerdict], data: dict[str,
         meta_rows.append(("transport faults", f"{recovered['resentRequests']} requests sent again, "
                                               f"{recovered['rerunTests']} test runs repeated"))
     if verdict != ABORTED:
-        meta_rows += [(level, ", ".join(f"{n} {_KEY_WORDS.get(k, k)}" for k, n in summary[level].items()))
+        meta_rows += [(level, _label_counts(info, [v for v in verdicts if v.clause.level == level]))
                       for level in ("MUST", "SHOULD")]
     meta = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta_rows)
     body = "" if verdict == ABORTED else _first_screen(info, verdicts) + _matrix(info, verdicts)
@@ -220,7 +219,13 @@ def build_html(info: RunInfo, verdicts: Sequence[ClauseVerdict], data: dict[str,
     )
 
 
-_KEY_WORDS = {"error": "inconclusive", "notSelected": "not selected"}
+_LABELS = ("passed", "partial", "failed", "warned", "inconclusive", "skipped", "not selected", "no test")
+
+
+def _label_counts(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> str:
+    labels = [v.label(info.strict) for v in verdicts]
+    return ", ".join(f"{labels.count(label)} {label}" for label in _LABELS
+                     if labels.count(label) or label in ("passed", "failed"))
 
 
 def _matrix(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> str:

@@ -53,9 +53,11 @@ def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Red
             lines.append((f"{label.upper():<12} {len(members)} clauses ({ids}): {reason}", markup))
         else:
             lines.extend((f"{label.upper():<12} {v.id} ({v.clause.level}): {reason}", markup) for v in members)
-    unselected = sum(not v.selected for v in verdicts)
-    if unselected:
-        lines.append((f"{unselected} clauses not selected (--clause) or without a test", {}))
+    unselected = {label: sum(v.label(strict) == label for v in verdicts) for label in ("not selected", "no test")}
+    if unselected["not selected"]:
+        lines.append((f"{unselected['not selected']} clauses not selected (--clause)", {}))
+    if unselected["no test"]:
+        lines.append((f"{unselected['no test']} clauses without a test in this suite", {}))
     reruns = sum(v.reruns for v in verdicts)
     if reruns or resent:
         lines.append((f"transport faults recovered from: {resent} requests sent again, {reruns} test runs "
