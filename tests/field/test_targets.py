@@ -84,7 +84,8 @@ def test_a_slow_target_stops_at_the_budget_with_reports(fake: str, tmp_path: Pat
     assert "no answer within" in json.dumps(report) or "not done" in json.dumps(report)
 
 
-def test_sigterm_writes_the_reports_of_what_ran(fake: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_cancelled_run_writes_the_reports_of_what_ran(fake: str, tmp_path: Path, sig: signal.Signals) -> None:
     log = tmp_path / "output.log"
     with proxy(fake, delay=0.3) as slow, log.open("w") as sink:
         child = subprocess.Popen(command(tmp_path / "reports", f"--target={slow.url}"), cwd=REPO,
@@ -94,15 +95,15 @@ def test_sigterm_writes_the_reports_of_what_ran(fake: str, tmp_path: Path) -> No
         while not log.read_text().strip():  # -q: the first thing printed is a test's result
             assert time.monotonic() < deadline and child.poll() is None, log.read_text()
             time.sleep(0.1)
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(sig)
         code = child.wait(60)
     outcome = Outcome(code, log.read_text(), tmp_path / "reports", 0.0)
     assert code == 2, outcome.tail()
     report = outcome.report()
-    assert report["stopped"] == "cancelled by SIGTERM" and report["verdict"] == "INCONCLUSIVE"
+    assert report["stopped"] == f"cancelled by {sig.name}" and report["verdict"] == "INCONCLUSIVE"
     unjudged = [c for c in report["clauses"] if c["status"] == "error"]
     assert unjudged and {c["cause"] for c in unjudged} == {"aborted"}
-    assert "the run was cancelled by SIGTERM before this test was judged" in {c["reason"] for c in unjudged}
+    assert f"the run was cancelled by {sig.name} before this test was judged" in {c["reason"] for c in unjudged}
     assert (tmp_path / "reports" / "junit.xml").exists() and "INCONCLUSIVE" in outcome.html()
 
 

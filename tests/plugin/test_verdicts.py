@@ -187,3 +187,15 @@ def test_stops_the_run():
     assert suite.clause("BEARER-01")["status"] == "passed"
     clause = suite.clause("LOGIN-02")
     assert clause["status"] == "error" and "stopped before this test finished" in clause["reason"]
+
+
+def test_a_collection_error_aborts_the_run_and_says_so(suite: Suite) -> None:
+    suite.pytester.makepyfile(test_ok="import pytest\n@pytest.mark.clause('BEARER-01')\ndef test_x(): pass\n",
+                              test_broken="import pytest\nthis is not python\n")
+    result = suite.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = suite.report()
+    assert report["verdict"] == "ABORTED"
+    assert report["aborted"].startswith("the suite's own tests could not be collected: test_broken.py: ")
+    assert suite.clause("BEARER-01")["status"] == "error"  # nothing looks passed
+    result.stdout.fnmatch_lines(["ABORTED: no clause was judged the suite's own tests could not be collected*"])
