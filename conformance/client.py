@@ -21,8 +21,8 @@ import httpx
 
 __all__ = [
     "CONTROL_PREFIX", "DEFAULT_RETRY_AFTER", "TOTP_STEP", "Account", "Control", "ControlError",
-    "ForeignToken", "JwtParts", "Pat", "Session", "TotpSecretError", "detect_test_control", "parse_jwt",
-    "retry_after_seconds", "totp_code", "totp_key",
+    "ControlProbe", "ForeignToken", "JwtParts", "Pat", "Session", "TotpSecretError", "detect_test_control",
+    "parse_jwt", "probe_test_control", "retry_after_seconds", "totp_code", "totp_key",
 ]
 
 CONTROL_PREFIX = "/__test__"
@@ -154,14 +154,58 @@ class ControlError(RuntimeError):
     """The target's test-control endpoint answered something the protocol does not allow."""
 
 
+@dataclass(frozen=True)
+class ControlProbe:
+    """What ``GET /__test__/clock`` said: whether the protocol is there, and why, in words."""
+
+    present: bool
+    why: str
+
+
+_PROBE_ATTEMPTS = 3
+_PROBE_PAUSE = 0.25
+
+
+def probe_test_control(http: httpx.Client, *, attempts: int = _PROBE_ATTEMPTS) -> ControlProbe:
+    """Ask ``GET /__test__/clock`` until it gives an answer that decides: a 200 with a JSON
+    ``{"now": <number>}`` means the protocol is there; any other 2xx-4xx means it is not.
+
+    A transport fault or a 5xx decides nothing: it is asked again, at most ``attempts`` times,
+    then ``ControlError`` says so. A run must never take a dropped request for "absent".
+    """
+    what = f"GET {CONTROL_PREFIX}/clock"
+    last = "no attempt"
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(_PROBE_PAUSE * attempt)
+        try:
+            response = http.get(f"{CONTROL_PREFIX}/clock")
+        except httpx.TransportError as exc:
+            last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            continue
+        if response.status_code >= 500:
+            last = f"it answered {response.status_code}"
+            continue
+        if response.status_code != 200:
+            return ControlProbe(False, f"{what} answered {response.status_code}")
+        try:
+            now = response.json().get("now")
+        except (ValueError, AttributeError):
+            now = None
+        if isinstance(now, (int, float)) and not isinstance(now, bool):
+            return ControlProbe(True, f"{what} answered 200 with the server's time")
+        return ControlProbe(False, f'{what} answered 200 without a numeric "now" (not the protocol)')
+    raise ControlError(f"cannot tell whether the target has the test-control protocol: {what} failed "
+                       f"{attempts} times ({last})")
+
+
 def detect_test_control(http: httpx.Client) -> bool:
-    """One ``GET /__test__/clock``: a 200 with a JSON ``{"now": <number>}`` means the protocol is there."""
+    """Whether the target speaks the test-control protocol; False also when that cannot be told
+    (``probe_test_control`` raises instead, for callers that must not guess)."""
     try:
-        response = http.get(f"{CONTROL_PREFIX}/clock")
-        now = response.json().get("now") if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError):
+        return probe_test_control(http).present
+    except ControlError:
         return False
-    return isinstance(now, (int, float)) and not isinstance(now, bool)
 
 
 class Control:

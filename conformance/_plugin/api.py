@@ -16,8 +16,10 @@ from typing import Any
 
 import httpx
 
+from akol_conformance._plugin.budget import Budget
 from akol_conformance._plugin.outcomes import Inconclusive
 from akol_conformance._plugin.redact import MIN_TOKEN_LEN, Redactor
+from akol_conformance._plugin.transport import BODY_LIMIT, NETWORK_FAULTS, body_size, describe_fault
 from akol_conformance.client import retry_after_seconds
 
 API_PREFIX = "/api/v1"
@@ -40,6 +42,7 @@ class Exchange:
     status: int
     response_headers: dict[str, str]
     response_body: str
+    response_bytes: int           # the body's true size, also when only its start was read
     elapsed_ms: float
 
     def redacted(self, redactor: Redactor) -> dict[str, Any]:
@@ -52,13 +55,15 @@ class Exchange:
             "status": self.status,
             "responseHeaders": redactor.scrub_headers(self.response_headers),
             "responseBody": _excerpt(redactor.scrub(self.response_body)),
+            "responseBytes": self.response_bytes,
             "elapsedMs": round(self.elapsed_ms, 1),
         }
 
 
-def _text(data: bytes) -> str:
+def _text(data: bytes, size: int | None = None) -> str:
+    size = len(data) if size is None else size
     text = data[:_RAW_LIMIT].decode("utf-8", errors="replace")
-    return text + (f"… ({len(data)} bytes)" if len(data) > _RAW_LIMIT else "")
+    return text + (f"… ({size:,} bytes)" if size > _RAW_LIMIT else "")
 
 
 def _excerpt(text: str) -> str:
@@ -86,6 +91,8 @@ class ExchangeLog:
         self.redactor = redactor
         self.test = test
         self.exchanges: list[Exchange] = []
+        self.faults: list[str] = []     # transport faults no resend recovered from, described
+        self.oversized: list[str] = []  # answers whose body was longer than the suite reads
         self._server_errors = server_errors
         # (server epoch from the Date header, local monotonic when it was read)
         self.last_date: tuple[float, float] | None = None
@@ -93,6 +100,10 @@ class ExchangeLog:
     def record(self, response: httpx.Response, elapsed: float) -> Exchange:
         _register(self.redactor, response)
         request = response.request
+        size, truncated = body_size(response).size, body_size(response).truncated
+        if truncated:
+            self.oversized.append(f"{request.method} {request.url.path} answered {response.status_code} with a "
+                                  f"body of {size:,} bytes, of which the suite reads {BODY_LIMIT:,}")
         exchange = Exchange(
             test=self.test,
             method=request.method,
@@ -101,7 +112,8 @@ class ExchangeLog:
             request_body=_text(request.content),
             status=response.status_code,
             response_headers=dict(response.headers),
-            response_body=_text(response.content),
+            response_body=_text(response.content, size),
+            response_bytes=size,
             elapsed_ms=elapsed * 1000,
         )
         self.exchanges.append(exchange)
@@ -120,10 +132,11 @@ class RateLimitWaiter:
     """Waits out a 429 outside ``api.rate_limited()``: test clock if present, else bounded sleep."""
 
     def __init__(self, advance_clock: Callable[[float], object] | None, *,
-                 max_sleep_total: float = 120.0, max_retries: int = 3) -> None:
+                 max_sleep_total: float = 120.0, max_retries: int = 3, budget: Budget | None = None) -> None:
         self._advance = advance_clock
         self.max_sleep_total = max_sleep_total
         self.max_retries = max_retries
+        self._budget = budget or Budget(float("inf"))
 
     def wait(self, retry_after: float, *, attempt: int, slept: float, what: str) -> float:
         """Wait ``retry_after`` seconds; return the real seconds slept. Past the bound the check is
@@ -133,7 +146,7 @@ class RateLimitWaiter:
                 self._advance(retry_after)
                 return 0.0
             if slept + retry_after <= self.max_sleep_total:
-                time.sleep(retry_after)
+                self._budget.sleep(retry_after, f"waiting out a 429 to {what}")
                 return retry_after
         how = ("advancing the test clock" if self._advance is not None
                else f"waiting {slept:.0f} s of real time (limit {self.max_sleep_total:.0f} s)")
@@ -147,10 +160,12 @@ class RateLimitWaiter:
 class Api:
     """The target's ``/api/v1``. Every method returns the ``httpx.Response``."""
 
-    def __init__(self, http: httpx.Client, log: ExchangeLog, waiter: RateLimitWaiter) -> None:
+    def __init__(self, http: httpx.Client, log: ExchangeLog, waiter: RateLimitWaiter,
+                 budget: Budget | None = None) -> None:
         self.http = http
         self.log = log
         self._waiter = waiter
+        self.budget = budget or Budget(float("inf"))
         self._raw_429 = 0
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -206,9 +221,17 @@ class Api:
             attempt += 1
 
     def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+        timeout = self.budget.timeout(self.http.timeout, f"{method} {url}")
         start = time.perf_counter()
-        response = self.http.request(method, url, **kwargs)
-        response.read()
+        try:
+            # As an extension, not `timeout=`: starlette's TestClient warns about the argument.
+            response = self.http.request(method, url, extensions={"timeout": timeout.as_dict()}, **kwargs)
+        except NETWORK_FAULTS as exc:
+            fault = describe_fault(exc)
+            self.log.faults.append(fault)
+            if self.budget.spent:
+                raise Inconclusive(f"{fault}; {self.budget.reason}", cause="budget") from exc
+            raise
         self.log.record(response, time.perf_counter() - start)
         return response
 
@@ -252,11 +275,18 @@ class Api:
                    for i, c in enumerate(calls)]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + _THREAD_JOIN_SECONDS
+        wait = min(_THREAD_JOIN_SECONDS, self.budget.remaining())
+        deadline = time.monotonic() + wait
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        if any(t.is_alive() for t in threads):
-            raise TimeoutError(f"parallel(): calls still running after {_THREAD_JOIN_SECONDS:.0f} s")
+        running = sum(t.is_alive() for t in threads)
+        if running:
+            # The threads are daemons blocked on the target: they end with their request's timeout.
+            fault = f"{running} of {len(calls)} parallel calls had no answer within {wait:.0f} s"
+            self.log.faults.append(fault)
+            if self.budget.spent:
+                raise Inconclusive(f"{fault}; {self.budget.reason}", cause="budget")
+            raise Inconclusive(fault, cause="transport")
         for error in errors:
             if error is not None:
                 raise error

@@ -49,6 +49,6 @@ class Clock:
         if self.waited + seconds > self._budget:
             pytest.skip(f"needs {self.waited + seconds:.0f} s of real waiting, more than --real-time allows "
                         f"({self._budget / 60:.0f} min): use a target with the test clock (/__test__/)")
+        self._api.budget.sleep(seconds, "waiting real time for a time-based check (--real-time)")
         self.waited += seconds
-        time.sleep(seconds)
         return self.now()

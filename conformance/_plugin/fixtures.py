@@ -125,7 +125,8 @@ def api(request: pytest.FixtureRequest, akol_run: Run) -> Iterator[Api]:
     log = ExchangeLog(akol_run.redactor, akol_run.server_errors, request.node.nodeid)
     request.node.stash.setdefault(LOGS_KEY, []).append(log)
     control = akol_run.control(http)
-    yield Api(http, log, RateLimitWaiter(control.advance if control else None))
+    waiter = RateLimitWaiter(control.advance if control else None, budget=akol_run.budget)
+    yield Api(http, log, waiter, akol_run.budget)
     if akol_run.settings.inprocess:
         http.close()
 
@@ -261,7 +262,8 @@ def _foreign_api(request: pytest.FixtureRequest, akol_run: Run, target: Target,
     # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
     log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
     request.node.stash.setdefault(LOGS_KEY, []).append(log)
-    return Api(http, log, RateLimitWaiter(control.advance if control else None)), control
+    waiter = RateLimitWaiter(control.advance if control else None, budget=akol_run.budget)
+    return Api(http, log, waiter, akol_run.budget), control
 
 
 def _mint(foreign: Api, control: Control | None, clock: Clock, settings: Settings) -> ForeignToken | None:

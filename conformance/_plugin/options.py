@@ -1,15 +1,15 @@
 """Command-line options, environment variables and ini keys, resolved into one ``Settings``.
 
 Precedence, for every option: command line > environment variable > ini key
-(``[tool.pytest.ini_options]``, prefix ``akol_``) > default. Only ``--target`` and
-``--foreign-target`` have environment variables (INTERFACE.md); an in-process run
-ignores every AKOL_* variable except AKOL_TARGET, so CI secrets meant for a remote
-run never change what the reference fake is tested with.
+(``[tool.pytest.ini_options]``, prefix ``akol_``) > default. The options with environment
+variables are those of INTERFACE.md; an in-process run ignores every AKOL_* variable except
+AKOL_TARGET and AKOL_MAX_DURATION, so CI settings and secrets meant for a remote run never
+change what the reference fake is tested with.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from akol_conformance.catalog import CLAUSES, FAMILIES
+from akol_conformance.client import TotpSecretError, totp_key
 
 INPROCESS = "inprocess"
 DEFAULT_APP_FACTORY = "akol_fake:create_app"
@@ -33,6 +34,30 @@ FOREIGN_TOKEN_VAR = "AKOL_FOREIGN_TOKEN"
 FOREIGN_VARS = ("AKOL_FOREIGN_EMAIL", "AKOL_FOREIGN_PASSWORD", "AKOL_FOREIGN_TOTP_SECRET")
 CREDENTIAL_VARS = (*PLAIN_VARS, *LOCKOUT_VARS, *TFA_VARS, PAT_VAR, FOREIGN_TOKEN_VAR, *FOREIGN_VARS)
 
+TEST_CONTROL_MODES = ("auto", "require", "off")
+
+
+class Secrets(Mapping[str, str]):
+    """Credential values by variable name; its repr and str name the variables, never a value
+    (a truncated repr in a traceback once showed the tail of a password)."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values = dict(values or {})
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Secrets({', '.join(f'{name}=***' for name in self._values)})"
+
+    __str__ = __repr__
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -47,7 +72,9 @@ class Settings:
     report_dir: Path
     clauses: tuple[str, ...]
     app_factory: str
-    credentials: Mapping[str, str]
+    credentials: Secrets
+    max_duration: float               # seconds for the whole run
+    test_control: str                 # one of TEST_CONTROL_MODES
 
     @property
     def inprocess(self) -> bool:
@@ -96,13 +123,23 @@ _OPTIONS: tuple[_Option, ...] = (
             "repeatable, comma-separated lists accepted.", kind="list", metavar="ID"),
     _Option("app_factory", ("--app-factory",), "The in-process app: module:callable, called as "
             f"callable(env=...) -> ASGI app. Default: {DEFAULT_APP_FACTORY}.", metavar="MODULE:CALLABLE"),
+    _Option("test_control", ("--test-control",), "auto: use the /__test__/ protocol when the target "
+            "has it; require: stop (exit 4) when it lacks it; off: never use it. Default: auto.",
+            env="AKOL_TEST_CONTROL", metavar="auto|require|off"),
+    _Option("max_duration", ("--max-duration",), "Budget for the whole run: clauses not judged "
+            "within it are inconclusive (cause budget) and the reports are written. Default: 1800.",
+            env="AKOL_MAX_DURATION", metavar="SECONDS"),
 )
 
 _DEFAULTS: dict[str, Any] = {
     "target": INPROCESS, "foreign_target": None, "real_time": False, "strict": False,
     "skew": "30", "max_lockout_attempts": "10", "max_rate_attempts": "200",
     "report_dir": "reports", "clause": [], "app_factory": DEFAULT_APP_FACTORY,
+    "test_control": "auto", "max_duration": "1800",
 }
+# Options an in-process run still reads from the environment: they describe the run, not how
+# a remote target is reached or tested.
+_RUN_ENV = frozenset({"target", "max_duration"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -174,6 +211,37 @@ def _parse_number(value: Any, source: str, cast: Callable[[str], float | int], w
     return number
 
 
+def _parse_duration(value: Any, source: str) -> float:
+    seconds = _parse_number(value, source, float, "a number of seconds")
+    if seconds == 0:
+        raise pytest.UsageError(f"{source}={value!r} must be > 0: give the run's budget in seconds, e.g. 1800.")
+    return float(seconds)
+
+
+def _parse_mode(value: Any, source: str) -> str:
+    mode = str(value).strip().lower()
+    if mode not in TEST_CONTROL_MODES:
+        raise pytest.UsageError(f"{source}={value!r} is not a test-control mode: give one of "
+                                f"{', '.join(TEST_CONTROL_MODES)}.")
+    return mode
+
+
+def _credentials(env: Mapping[str, str]) -> Secrets:
+    """The AKOL_* credential variables that are set; a malformed TOTP secret is a usage error
+    naming its variable (never its value)."""
+    found = {name: env[name] for name in CREDENTIAL_VARS if env.get(name)}
+    for name, value in found.items():
+        if name.endswith("TOTP_SECRET"):
+            try:
+                totp_key(value)
+            except TotpSecretError as exc:
+                raise pytest.UsageError(
+                    f"{name} is not a TOTP secret ({exc}): give the base32 secret the account's "
+                    "authenticator was set up with (letters A-Z and digits 2-7; spaces and padding "
+                    "are ignored).") from None
+    return Secrets(found)
+
+
 def _parse_clauses(values: list[str]) -> tuple[str, ...]:
     selected: list[str] = []
     for value in values:
@@ -228,7 +296,7 @@ def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Sett
     inprocess = target == INPROCESS
 
     def get(name: str) -> tuple[Any, str]:
-        return _raw(config, by_name[name], env, use_env=not inprocess)
+        return _raw(config, by_name[name], env, use_env=not inprocess or name in _RUN_ENV)
 
     raw_foreign, src = get("foreign_target")
     foreign = _parse_url(str(raw_foreign), src) if raw_foreign else None
@@ -237,6 +305,8 @@ def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Sett
     lock, lock_src = get("max_lockout_attempts")
     rate, rate_src = get("max_rate_attempts")
     factory, factory_src = get("app_factory")
+    budget, budget_src = get("max_duration")
+    mode, mode_src = get("test_control")
     return Settings(
         target=target,
         foreign_target=foreign,
@@ -246,8 +316,22 @@ def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Sett
         skew=float(_parse_number(skew, src, float, "a number of seconds")),
         max_lockout_attempts=int(_parse_number(lock, lock_src, int, "a whole number")),
         max_rate_attempts=int(_parse_number(rate, rate_src, int, "a whole number")),
-        report_dir=config.invocation_params.dir / Path(str(get("report_dir")[0])),
+        report_dir=report_dir_of(config),
         clauses=_parse_clauses(list(get("clause")[0] or [])),
         app_factory=_parse_factory(str(factory), factory_src),
-        credentials={} if inprocess else {k: env[k] for k in CREDENTIAL_VARS if env.get(k)},
+        credentials=Secrets() if inprocess else _credentials(env),
+        max_duration=_parse_duration(budget, budget_src),
+        test_control=_parse_mode(mode, mode_src),
     )
+
+
+def raw_value(config: pytest.Config, name: str) -> str:
+    """An option's value as given, unchecked: what an aborted run's report can still say."""
+    option = next(o for o in _OPTIONS if o.name == name)
+    return str(_raw(config, option, os.environ, use_env=True)[0])
+
+
+def report_dir_of(config: pytest.Config) -> Path:
+    """Where the reports go, read on its own: a run stopped by a usage error in another option
+    still writes its (aborted) reports there."""
+    return config.invocation_params.dir / Path(raw_value(config, "report_dir"))

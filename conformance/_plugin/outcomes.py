@@ -24,6 +24,7 @@ CAUSES = {
     "budget": "the run's --max-duration was spent before the clause was judged",
     "rate-limit": "the target kept answering 429 past the suite's wait-out bound",
     "prerequisite": "a step the check needs (a login, a provisioned account) did not succeed",
+    "oversize": "an answer's body was larger than the suite reads (1 MiB), so it could not be read whole",
     "suite": "an error inside the suite itself",
     "aborted": "the run stopped before judging anything",
 }

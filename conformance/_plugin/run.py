@@ -8,20 +8,56 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, overload
 
+import httpx
 import pytest
 
+import akol_fixtures
 from akol_conformance._plugin.api import Exchange
+from akol_conformance._plugin.budget import Budget
 from akol_conformance._plugin.options import Settings
+from akol_conformance._plugin.outcomes import Inconclusive
 from akol_conformance._plugin.redact import Redactor
 from akol_conformance._plugin.target import InProcessTarget, RemoteTarget, Target, preflight
 from akol_conformance._plugin.verdicts import Verdicts
-from akol_conformance.client import Control, Session, detect_test_control
+from akol_conformance.client import Control, ControlError, Session, probe_test_control
 
 FOREIGN_ENV = "staging"
+# The bundled files the clause checks read (JWT-05's word list, ROBUST's OpenAPI document).
+BUNDLED = (akol_fixtures.OPENAPI, akol_fixtures.JWT_SECRETS)
 
 
 class TargetUnusable(Exception):
     """The run cannot start: the message says what was tried, what happened and the fix."""
+
+
+def missing_bundled_data() -> str | None:
+    """Why the install cannot run the suite, or None: a missing data file is the suite's fault,
+    never a verdict on the target."""
+    for name in BUNDLED:
+        try:
+            akol_fixtures.path(name)
+        except akol_fixtures.MissingData as exc:
+            return str(exc)
+    return None
+
+
+def test_control_of(http: httpx.Client, mode: str, which: str) -> tuple[bool, str]:
+    """Whether to use the test-control protocol of ``which`` (a target), and why, in words.
+
+    ``off`` never asks; ``auto`` and ``require`` ask once (with resends), and a target that
+    cannot tell (faults, 5xx) stops the run rather than silently losing test control."""
+    if mode == "off":
+        return False, "never asked (--test-control=off)"
+    try:
+        probe = probe_test_control(http)
+    except ControlError as exc:
+        raise TargetUnusable(f"{exc}. Run again, or say which: --test-control=require (the target has "
+                             "/__test__/) or --test-control=off (AKOL_TEST_CONTROL)") from None
+    if mode == "require" and not probe.present:
+        raise TargetUnusable(f"--test-control=require, but {which} lacks the test-control protocol: "
+                             f"{probe.why} (docs/spec/TEST-CONTROL.md). Use --test-control=auto to run "
+                             "without it.")
+    return probe.present, probe.why
 
 
 class ServerErrors(Sequence[dict[str, Any]]):
@@ -60,12 +96,19 @@ class Run:
     started_clock: float = field(default_factory=time.monotonic)
     target: Target | None = None
     test_control: bool = False
-    collect_errors: int = 0
-    stop: str | None = None           # why the target can't be used: the run stops before any test
+    test_control_why: str = "not asked: the run stopped before asking"
+    collect_errors: list[str] = field(default_factory=list)
+    aborted: str | None = None        # why nothing could be judged: the run stops before any test
+    cut_short: str | None = None      # why the run stopped before its end (budget spent)
+    cancelled: str | None = None      # the signal that cancelled the run (SIGTERM, SIGINT)
+    exit_says_why: bool = False       # pytest.exit prints ``aborted``: the summary need not
     sessions: dict[str, tuple[Session, float, float]] = field(default_factory=dict)
     reports: list[Path] = field(default_factory=list)
     _foreign: Target | None = None
     _foreign_control: bool | None = None
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.settings.max_duration, started=self.started_clock)
 
     def start(self) -> None:
         """Build the target, check it answers like Akol, detect test control."""
@@ -75,12 +118,12 @@ class Run:
         else:
             for url, option in ((s.target, "--target / AKOL_TARGET"),
                                 (s.foreign_target, "--foreign-target / AKOL_FOREIGN_TARGET")):
-                problem = preflight(url, option) if url else None
+                problem = preflight(url, option, self.budget) if url else None
                 if problem:
                     raise TargetUnusable(problem)
             self.target = RemoteTarget(s.target)
-        http = self.target.client()
-        self.test_control = detect_test_control(http)
+        self.test_control, self.test_control_why = test_control_of(self.target.client(), s.test_control,
+                                                                   "the target")
 
     def require_target(self) -> Target:
         if self.target is None:
@@ -99,8 +142,23 @@ class Run:
                 self._foreign = InProcessTarget(self.settings.app_factory, env=FOREIGN_ENV)
             else:
                 return None
-            self._foreign_control = detect_test_control(self._foreign.client())
-        return self._foreign, bool(self._foreign_control)
+        if self._foreign_control is None:
+            try:
+                self._foreign_control = test_control_of(self._foreign.client(), self.settings.test_control,
+                                                        "the foreign target")[0]
+            except TargetUnusable as exc:
+                raise Inconclusive(f"the foreign target: {exc}", cause="prerequisite") from None
+        return self._foreign, self._foreign_control
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the run ended before its last test, in words, or None."""
+        return self.cut_short or (f"cancelled by {self.cancelled}" if self.cancelled else None)
+
+    @property
+    def resent(self) -> int:
+        """Requests to the targets sent again after a transport fault."""
+        return sum(t.resent for t in (self.target, self._foreign) if t is not None)
 
     def close(self) -> None:
         for target in (self.target, self._foreign):

@@ -23,6 +23,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from akol_conformance._plugin.api import API_PREFIX
+from akol_conformance._plugin.budget import Budget
+from akol_conformance._plugin.transport import FieldTransport
 
 REMOTE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 PREFLIGHT_TIMEOUT = httpx.Timeout(10.0)
@@ -36,6 +38,11 @@ class Target:
 
     def client(self) -> httpx.Client:
         raise NotImplementedError
+
+    @property
+    def resent(self) -> int:
+        """Requests sent again after a transport fault (none in-process: there is no network)."""
+        return 0
 
     def close(self) -> None:
         """Release connections."""
@@ -88,23 +95,30 @@ class InProcessTarget(Target):
 class RemoteTarget(Target):
     def __init__(self, url: str) -> None:
         self.name = url
-        self._client = httpx.Client(base_url=url, follow_redirects=False, timeout=REMOTE_TIMEOUT)
+        self._transport = FieldTransport()
+        self._client = httpx.Client(base_url=url, follow_redirects=False, timeout=REMOTE_TIMEOUT,
+                                    transport=self._transport)
 
     def client(self) -> httpx.Client:
         return self._client
+
+    @property
+    def resent(self) -> int:
+        return self._transport.resent
 
     def close(self) -> None:
         self._client.close()
 
 
-def _connect_failure(exc: httpx.HTTPError, url: str) -> str:
+def _connect_failure(exc: httpx.HTTPError, url: str, timeout: httpx.Timeout) -> str:
     text = str(exc) or type(exc).__name__
     parts = urlsplit(url)
     host = parts.hostname or url
     port = parts.port or (443 if parts.scheme == "https" else 80)
     lowered = text.lower()
     if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {PREFLIGHT_TIMEOUT.read:.0f} s (timeout: a firewall, or the wrong host?)"
+        seconds = timeout.connect if isinstance(exc, httpx.ConnectTimeout) else timeout.read
+        return f"no answer within {seconds or 0:.0f} s ({type(exc).__name__})"
     if any(s in lowered for s in ("name or service not known", "nodename nor servname", "getaddrinfo",
                                   "name resolution", "no address associated")):
         return f"the host name {host!r} does not resolve (DNS: {text})"
@@ -115,26 +129,27 @@ def _connect_failure(exc: httpx.HTTPError, url: str) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def preflight(url: str, option: str) -> str | None:
-    """One unauthenticated ``GET /api/v1/agents``; the reason the run should stop, or None."""
+def preflight(url: str, option: str, budget: Budget | None = None) -> str | None:
+    """One unauthenticated ``GET /api/v1/agents``, which the Akol API answers 401; the reason the
+    run should stop, or None. A catch-all 200 or a 5xx is not an Akol API to judge."""
     probe = f"{url}{API_PREFIX}/agents"
     fix = f"Check {option}: it must be the base URL of a running Akol deployment (the suite appends {API_PREFIX})."
+    timeout = budget.timeout(PREFLIGHT_TIMEOUT, f"GET {probe}") if budget else PREFLIGHT_TIMEOUT
     try:
-        with httpx.Client(follow_redirects=False, timeout=PREFLIGHT_TIMEOUT) as http:
+        with httpx.Client(follow_redirects=False, timeout=timeout, transport=FieldTransport()) as http:
             response = http.get(probe)
     except httpx.HTTPError as exc:
-        return f"cannot reach the Akol target: GET {probe} → {_connect_failure(exc, url)}. {fix}"
+        return f"cannot reach the Akol target: GET {probe} → {_connect_failure(exc, url, timeout)}. {fix}"
     status = response.status_code
-    content_type = response.headers.get("content-type", "")
+    content_type = response.headers.get("content-type", "") or "no content type"
     if status == 401:
         return None
     if 300 <= status < 400:
         where = response.headers.get("location", "?")
         return (f"GET {probe} redirects ({status}) to {where}: the suite does not follow redirects. "
                 f"{fix} Use the URL it redirects to.")
-    if status == 404 or "html" in content_type.lower():
-        return (f"{url} doesn't look like the Akol API: GET {probe} without a token answered {status} "
-                f"{content_type or 'no content type'} (the Akol API answers 401). {fix}")
-    if status in (502, 503, 504):
-        return f"the Akol target is not serving: GET {probe} answered {status}. Is the deployment up? {fix}"
-    return None
+    if status >= 500:
+        return (f"the Akol target is not serving: GET {probe} without a token answered {status} "
+                f"(the Akol API answers 401). Is the deployment up and healthy? {fix}")
+    return (f"{url} doesn't look like the Akol API: GET {probe} without a token answered {status} "
+            f"{content_type} (the Akol API answers 401). {fix}")

@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from akol_conformance._plugin.redact import Redactor
-from akol_conformance._plugin.verdicts import ClauseVerdict
+from akol_conformance._plugin.verdicts import FAIL, PASS, ClauseVerdict, run_verdict
 
 _REASON_WIDTH = 300
+# This many clauses with the same label and reason (a budget spent, a run cancelled) share one line.
+_GROUP_FROM = 3
+_GROUP_IDS = 6
 
 
 def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Redactor,
-                  reports: Sequence[Path]) -> list[tuple[str, dict[str, bool]]]:
+                  reports: Sequence[Path], stopped: str | None = None,
+                  resent: int = 0) -> list[tuple[str, dict[str, bool]]]:
     """Lines and their terminal markup, ready for ``TerminalReporter.write_line``."""
     lines: list[tuple[str, dict[str, bool]]] = []
     families: dict[str, list[ClauseVerdict]] = {}
@@ -27,6 +31,7 @@ def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Red
         lines.append((f"{family:<8} {text}", {"red": bool(counts["failed"]),
                                               "yellow": not counts["failed"] and bool(bad or counts["warned"]),
                                               "green": not bad and not counts["warned"]}))
+    shown: dict[tuple[str, str], list[ClauseVerdict]] = {}
     for v in verdicts:
         label = v.label(strict)
         if not v.selected or label == "passed":
@@ -40,11 +45,28 @@ def summary_lines(verdicts: Sequence[ClauseVerdict], strict: bool, redactor: Red
         reason = redactor.scrub_rendering(reason)
         if len(reason) > _REASON_WIDTH:
             reason = reason[:_REASON_WIDTH] + "…"
-        lines.append((f"{label.upper():<12} {v.id} ({v.clause.level}): {reason}",
-                      {"red": label == "failed", "yellow": label in ("warned", "inconclusive", "partial")}))
-    unselected = sum(not v.selected for v in verdicts)
-    if unselected:
-        lines.append((f"{unselected} clauses not selected (--clause) or without a test", {}))
+        shown.setdefault((label, reason), []).append(v)
+    for (label, reason), members in shown.items():
+        markup = {"red": label == "failed", "yellow": label in ("warned", "inconclusive", "partial")}
+        if len(members) >= _GROUP_FROM:
+            ids = ", ".join(v.id for v in members[:_GROUP_IDS]) + (", …" if len(members) > _GROUP_IDS else "")
+            lines.append((f"{label.upper():<12} {len(members)} clauses ({ids}): {reason}", markup))
+        else:
+            lines.extend((f"{label.upper():<12} {v.id} ({v.clause.level}): {reason}", markup) for v in members)
+    unselected = {label: sum(v.label(strict) == label for v in verdicts) for label in ("not selected", "no test")}
+    if unselected["not selected"]:
+        lines.append((f"{unselected['not selected']} clauses not selected (--clause)", {}))
+    if unselected["no test"]:
+        lines.append((f"{unselected['no test']} clauses without a test in this suite", {}))
+    reruns = sum(v.reruns for v in verdicts)
+    if reruns or resent:
+        lines.append((f"transport faults recovered from: {resent} requests sent again, {reruns} test runs "
+                      "repeated (the network or the target dropped requests)", {"yellow": True}))
+    if stopped:
+        lines.append((f"the run stopped early: {stopped}", {"yellow": True}))
+    verdict = run_verdict(verdicts, strict)
+    lines.append((f"verdict: {verdict}", {"bold": True, "green": verdict == PASS, "red": verdict == FAIL,
+                                          "yellow": verdict not in (PASS, FAIL)}))
     if reports:
         lines.append((f"reports: {', '.join(str(p) for p in reports)}", {"bold": True}))
     return lines

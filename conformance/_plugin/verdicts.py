@@ -5,6 +5,7 @@ A clause is ``failed`` when one of its tests failed on the target's answer, ``er
 ``skipped`` only when all of its tests were skipped, and ``passed`` otherwise — with
 ``coverage: partial`` and the list of what was not checked when some of its tests or parts
 did not run. Clauses left out by ``--clause`` are "not selected", never counted as skipped.
+A run has one verdict, the word on top of every report: PASS, FAIL, INCONCLUSIVE or ABORTED.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ NO_TEST = "no test in this suite"
 # (pytest.exit, Ctrl-C) must not leave its clause "passed".
 UNFINISHED = "the run stopped before this test finished"
 NOT_RUN = "not run: the run stopped before this test"
+ABORTED_NOT_RUN = 'not run: the run was aborted before judging anything (see "aborted")'
+
+PASS, FAIL, INCONCLUSIVE, ABORTED = "PASS", "FAIL", "INCONCLUSIVE", "ABORTED"
 
 _RANK = {"failed": 3, "error": 2, "passed": 1, "skipped": 0}
 
@@ -40,6 +44,7 @@ class TestResult:
     not_checked: list[str] = field(default_factory=list)  # parts of the test that did not run
     evidence: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
+    attempts: int = 1                 # runs of the test: more than one after a transport fault
 
 
 @dataclass
@@ -70,9 +75,10 @@ class ClauseVerdict:
         return self.status == "failed" and not self.matters(strict)
 
     def label(self, strict: bool) -> str:
-        """What a reader sees: passed, partial, failed, warned, inconclusive, skipped, not selected."""
+        """What a reader sees: passed, partial, failed, warned, inconclusive, skipped, not selected,
+        no test."""
         if not self.selected:
-            return "not selected" if self.reason == NOT_SELECTED else "skipped"
+            return "no test" if self.reason == NO_TEST else "not selected"
         if self.warned(strict):
             return "warned"
         if self.status == "error":
@@ -94,6 +100,11 @@ class ClauseVerdict:
     @property
     def duration(self) -> float:
         return sum(t.duration for t in self.tests)
+
+    @property
+    def reruns(self) -> int:
+        """Reruns of this clause's tests after transport faults."""
+        return sum(t.attempts - 1 for t in self.tests)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -119,17 +130,24 @@ class Verdicts:
         self.results.setdefault(nodeid, TestResult(nodeid=nodeid, clause=clause, outcome="error",
                                                    cause="aborted", message=NOT_RUN))
 
+    def starting(self, nodeid: str) -> None:
+        """A test begins: until its reports come, a run that stops inside it leaves it unfinished."""
+        result = self.results.get(nodeid)
+        if result is not None:
+            result.message = UNFINISHED
+
     def add(self, report: pytest.TestReport) -> None:
         clause = getattr(report, "akol_clause", None)
         if clause is None:
             return
         result = self.results.setdefault(report.nodeid, TestResult(nodeid=report.nodeid, clause=clause))
         result.duration += report.duration
+        result.attempts = max(result.attempts, getattr(report, "akol_attempts", 1))
         result.observed.update(getattr(report, "akol_observed", {}) or {})
         result.not_checked.extend(n for n in getattr(report, "akol_not_checked", []) if n not in result.not_checked)
         if report.when == "setup":
             result.outcome, result.message, result.cause = (
-                ("error", UNFINISHED, "suite") if report.passed else ("passed", None, None))
+                ("error", UNFINISHED, "aborted") if report.passed else ("passed", None, None))
         elif report.when == "call" and result.message == UNFINISHED:
             result.outcome, result.message, result.cause = "passed", None, None
         outcome = getattr(report, "akol_outcome", None)  # "failed" | "error", set by the plugin
@@ -147,10 +165,12 @@ class Verdicts:
         elif report.skipped and result.outcome == "passed":
             result.outcome, result.message = "skipped", _skip_reason(report)
 
-    def interrupted(self, nodeid: str, clause: str, reason: str, cause: str) -> None:
-        """A test that never got to run (budget spent, run cancelled): inconclusive."""
-        self.results[nodeid] = TestResult(nodeid=nodeid, clause=clause, outcome="error", cause=cause,
-                                          message=reason)
+    def stop_remaining(self, reason: str, cause: str) -> None:
+        """The run stopped early (budget spent, cancelled): every test that did not run, or did not
+        finish, is inconclusive with ``cause`` and ``reason``."""
+        for result in self.results.values():
+            if result.message in (NOT_RUN, UNFINISHED):
+                result.outcome, result.cause, result.message = "error", cause, reason
 
     def clauses(self) -> list[ClauseVerdict]:
         by_clause: dict[str, list[TestResult]] = {}
@@ -184,14 +204,25 @@ class Verdicts:
                              not_checked=not_checked)
 
 
-# Exit codes (docs/spec/INTERFACE.md): 1 a deciding clause failed, 2 none failed but one could
-# not be judged, 4 usage or an unusable target (pytest.ExitCode.USAGE_ERROR), 0 otherwise.
-INCONCLUSIVE_EXIT = 2
-
-
-def run_exit_code(verdicts: Sequence[ClauseVerdict], strict: bool) -> int:
+def run_verdict(verdicts: Sequence[ClauseVerdict], strict: bool, aborted: str | None = None) -> str:
+    """ABORTED: nothing could be judged; FAIL: a deciding clause failed; INCONCLUSIVE: none
+    failed but one could not be judged; PASS otherwise."""
+    if aborted is not None:
+        return ABORTED
     if any(v.fails_run(strict) for v in verdicts):
-        return int(pytest.ExitCode.TESTS_FAILED)
+        return FAIL
     if any(v.inconclusive_run(strict) for v in verdicts):
-        return INCONCLUSIVE_EXIT
-    return int(pytest.ExitCode.OK)
+        return INCONCLUSIVE
+    return PASS
+
+
+# Exit codes (docs/spec/INTERFACE.md): 1 a deciding clause failed, 2 none failed but one could
+# not be judged, 4 usage, an unusable target or a broken install (pytest.ExitCode.USAGE_ERROR),
+# 0 otherwise.
+INCONCLUSIVE_EXIT = 2
+EXIT_CODES = {PASS: int(pytest.ExitCode.OK), FAIL: int(pytest.ExitCode.TESTS_FAILED),
+              INCONCLUSIVE: INCONCLUSIVE_EXIT, ABORTED: int(pytest.ExitCode.USAGE_ERROR)}
+
+
+def run_exit_code(verdicts: Sequence[ClauseVerdict], strict: bool, aborted: str | None = None) -> int:
+    return EXIT_CODES[run_verdict(verdicts, strict, aborted)]

@@ -65,7 +65,9 @@ def suite(pytester: pytest.Pytester) -> Suite:
 @contextmanager
 def serve(app: Callable[..., Any]) -> Iterator[str]:
     """Serve an ASGI app on a free loopback port; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off"))
+    # A short graceful shutdown: a test may leave a request hanging on purpose.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off",
+                                           timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -26,6 +26,7 @@ def test_defaults(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     assert (s.skew, s.max_lockout_attempts, s.max_rate_attempts) == (30.0, 10, 200)
     assert s.report_dir == pytester.path / "reports"
     assert s.app_factory == "akol_fake:create_app" and s.clauses == ()
+    assert (s.test_control, s.max_duration) == ("auto", 1800.0)
 
 
 def test_precedence_cli_over_env_over_ini_over_default(pytester: pytest.Pytester,
@@ -61,6 +62,42 @@ def test_remote_run_reads_credentials(pytester: pytest.Pytester, monkeypatch: py
     assert s.foreign_target == "http://staging.example"
 
 
+def test_run_options_and_their_variables(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AKOL_TEST_CONTROL", "Require")
+    monkeypatch.setenv("AKOL_MAX_DURATION", "600")
+    remote = settings_of(pytester, "--target=http://prod.example")
+    assert (remote.test_control, remote.max_duration) == ("require", 600.0)
+    cli = settings_of(pytester, "--target=http://prod.example", "--test-control=off", "--max-duration=90.5")
+    assert (cli.test_control, cli.max_duration) == ("off", 90.5)
+    # In-process: the budget applies, a remote run's test-control setting does not.
+    local = settings_of(pytester)
+    assert (local.test_control, local.max_duration) == ("auto", 600.0)
+
+
+def test_settings_never_show_a_secret(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "a-long-2fa-password-with-tail-WXYZ"
+    monkeypatch.setenv("AKOL_2FA_PASSWORD", secret)
+    s = settings_of(pytester, "--target=http://prod.example")
+    assert s.credential("AKOL_2FA_PASSWORD") == secret and dict(s.credentials) == {"AKOL_2FA_PASSWORD": secret}
+    for shown in (repr(s), str(s), repr(s.credentials), str(s.credentials)):
+        assert "WXYZ" not in shown and "a-long" not in shown
+    assert "AKOL_2FA_PASSWORD=***" in repr(s)
+
+
+def test_a_malformed_totp_secret_is_a_usage_error_naming_the_variable(
+        suite: Suite, monkeypatch: pytest.MonkeyPatch) -> None:
+    suite.pytester.makepyfile(test_x="import pytest\n@pytest.mark.clause('BEARER-01')\ndef test_x(): pass\n")
+    monkeypatch.setenv("AKOL_2FA_TOTP_SECRET", "not-base32-at-all-1890")
+    result = suite.run("--target=http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert "AKOL_2FA_TOTP_SECRET is not a TOTP secret (not base32 (letters A-Z and digits 2-7))" in output
+    assert "not-base32-at-all-1890" not in output and "Traceback" not in output
+    report = suite.report()  # the aborted run still says why
+    assert report["verdict"] == "ABORTED" and report["aborted"].startswith("AKOL_2FA_TOTP_SECRET is not")
+    assert "not-base32-at-all-1890" not in suite.report_texts()["conformance.json"]
+
+
 def test_clause_selection_expands_families(pytester: pytest.Pytester) -> None:
     s = settings_of(pytester, "--clause=lock", "--clause", "RATE-01,BEARER-02")
     assert s.clauses == ("LOCK-01", "LOCK-02", "LOCK-03", "LOCK-04", "LOCK-05", "LOCK-06", "RATE-01", "BEARER-02")
@@ -75,6 +112,9 @@ def test_clause_selection_expands_families(pytester: pytest.Pytester) -> None:
     (["--target=https://staging.akol.ai/api/v1/"], "ends in /api/v1: drop it"),
     (["--foreign-target=ftp://x"], "--foreign-target='ftp://x' is not a URL"),
     (["--clause=NOPE-01"], "--clause 'NOPE-01' is no clause id or family"),
+    (["--test-control=maybe"], "--test-control='maybe' is not a test-control mode: give one of auto, require, off"),
+    (["--max-duration=0"], "--max-duration='0' must be > 0"),
+    (["--max-duration=soon"], "--max-duration='soon' is not a number of seconds"),
     (["--app-factory=akol_fake"], "give module:callable"),
     (["--app-factory=no_such_module_xyz:create"], "cannot import module 'no_such_module_xyz'"),
     (["--app-factory=tests.plugin._stub:nothing_here"], "has no attribute 'nothing_here'"),

@@ -123,3 +123,23 @@ def test_renderings_lose_fragments_of_known_secrets() -> None:
     assert token[-14:] not in r.scrub_rendering(tail)
     assert r.scrub(tail) == tail  # the fast path only masks whole secrets and patterns
     assert r.scrub_rendering("an ordinary_sentence_word here") == "an ordinary_sentence_word here"
+
+
+def test_settings_in_a_traceback_show_no_secret_not_even_its_tail(
+        suite: Suite, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A truncated repr once showed the last 4 characters of AKOL_2FA_PASSWORD."""
+    password = "twofactor-password-ends-in-Q9Z7"
+    monkeypatch.setenv("AKOL_2FA_PASSWORD", password)
+    suite.pytester.makepyfile(test_repr='''
+import pytest
+
+@pytest.mark.clause("BEARER-01")
+def test_looks_at_settings(settings):
+    shown = settings
+    assert shown is None
+''')
+    with serve(create_app(Policy(test_control=False), seed=SEED)) as url:
+        result = suite.run(f"--target={url}", "-l", "--tb=long", "-vv")
+    output = result.stdout.str() + result.stderr.str() + "".join(suite.report_texts().values())
+    assert "AKOL_2FA_PASSWORD=***" in output  # the settings were shown
+    assert "Q9Z7" not in output and "ends-in" not in output

@@ -110,6 +110,7 @@ def test_bad_marks_are_a_clear_collection_error(suite: Suite, marks: str, messag
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*test_m.py::test_x: {message}*"])
     assert "Traceback" not in result.stderr.str()
+    assert suite.report()["verdict"] == "ABORTED" and message in suite.report()["aborted"]
 
 
 def test_a_clause_belongs_to_one_module(suite: Suite) -> None:
@@ -126,6 +127,10 @@ def test_clause_option_selects_a_family(suite: Suite) -> None:
     result.assert_outcomes(passed=1, failed=1, deselected=2)
     assert suite.clause("BEARER-01")["reason"] == "not selected (--clause)"
     assert suite.clause("TOKEN-01")["reason"] == "no test in this suite"
+    # Not selected is never "skipped" to a reader, nor counted as such.
+    assert suite.report()["summary"]["MUST"]["skipped"] == 0
+    page = (suite.report_dir / "conformance.html").read_text()
+    assert '<td class="badge">BEARER-01</td><td>MUST</td><td class="badge">not selected</td>' in page
 
 
 def test_robust_module_runs_last(suite: Suite) -> None:
@@ -182,3 +187,15 @@ def test_stops_the_run():
     assert suite.clause("BEARER-01")["status"] == "passed"
     clause = suite.clause("LOGIN-02")
     assert clause["status"] == "error" and "stopped before this test finished" in clause["reason"]
+
+
+def test_a_collection_error_aborts_the_run_and_says_so(suite: Suite) -> None:
+    suite.pytester.makepyfile(test_ok="import pytest\n@pytest.mark.clause('BEARER-01')\ndef test_x(): pass\n",
+                              test_broken="import pytest\nthis is not python\n")
+    result = suite.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = suite.report()
+    assert report["verdict"] == "ABORTED"
+    assert report["aborted"].startswith("the suite's own tests could not be collected: test_broken.py: ")
+    assert suite.clause("BEARER-01")["status"] == "error"  # nothing looks passed
+    result.stdout.fnmatch_lines(["ABORTED: no clause was judged the suite's own tests could not be collected*"])
