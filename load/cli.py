@@ -25,8 +25,15 @@ def locust_argv(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     sys.argv = locust_argv(sys.argv[1:] if argv is None else argv)
-    from locust.main import main as locust_main  # imported late: importing locust monkey-patches the process
+    # Imported late: importing locust monkey-patches the process.
+    from locust import events
+    from locust.main import main as locust_main
 
+    from akol_load._hooks import register
+
+    # Locust answers --help before it imports the locustfile: registered now, the profiles' own
+    # options are in it (the locustfile's own register() is then a no-op).
+    register(events)
     locust_main()  # exits with Locust's (or a gate's) exit code
     return 0
 
