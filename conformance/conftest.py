@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _write_aborted_reports(config, str(exc))
         raise
     run = Run(resolved, Redactor(resolved.credentials.values()))
+    run.verdicts.baseline = resolved.baseline
     config.stash[RUN_KEY] = run
     missing = missing_bundled_data()
     if missing is not None:
@@ -117,12 +118,13 @@ def _abort(run: Run, reason: str, *, said: bool = False) -> None:
 
 def _write_reports(run: Run) -> None:
     s = run.settings
+    verdicts = run.verdicts.clauses()
     info = RunInfo(target=s.target, test_control=run.test_control, test_control_mode=s.test_control,
                    test_control_why=run.test_control_why, started=run.started,
                    duration=time.monotonic() - run.started_clock, strict=s.strict, aborted=run.aborted,
-                   stopped=run.stopped, resent=run.resent)
+                   stopped=run.stopped, resent=run.resent, baseline=run.verdicts.baseline_outcome)
     try:
-        run.reports = write_reports(s.report_dir, info, run.verdicts.clauses(), run.redactor)
+        run.reports = write_reports(s.report_dir, info, verdicts, run.redactor)
     except OSError as exc:
         raise pytest.UsageError(f"cannot write the reports to {s.report_dir} ({exc}): "
                                 "check --report-dir") from None
@@ -417,20 +419,31 @@ def pytest_runtest_makereport(
         report.akol_evidence = evidence  # type: ignore[attr-defined]
         report.akol_details = redactor.scrub_rendering(str(report.longrepr))  # type: ignore[attr-defined]
         decides = CLAUSES[clause].level == "MUST" or run.settings.strict
+        known = outcome == "failed" and _known_failure(run, clause)
         if outcome == "error":
             report.akol_inconclusive = True  # type: ignore[attr-defined]
-        if not decides and report.when == "call":
-            # A SHOULD clause not met (or not judged) is a warning: not a failure for pytest (-x).
-            # Only in the call: a setup that "passed" would run the test without its fixtures.
+        if (known or not decides) and report.when == "call":
+            # A SHOULD clause not met (or not judged), or a failure the baseline lists, is not a
+            # failure for pytest (-x). Only in the call: a setup that "passed" would run the test
+            # without its fixtures.
             report.outcome = "passed"
-            report.akol_warned = outcome == "failed"  # type: ignore[attr-defined]
+            report.akol_warned = outcome == "failed" and not known  # type: ignore[attr-defined]
+            report.akol_known = known  # type: ignore[attr-defined]
     _scrub_report(report, redactor, getattr(report, "akol_message", None))
     return report
+
+
+def _known_failure(run: Run, clause: str) -> bool:
+    """The --baseline file lists this clause and its entry has not expired."""
+    entry = run.settings.baseline.entries.get(clause) if run.settings.baseline else None
+    return entry is not None and not entry.expired(datetime.now(timezone.utc).date())
 
 
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    if getattr(report, "akol_known", False):
+        return "known", "K", ("KNOWN", {"yellow": True})
     if getattr(report, "akol_warned", False):
         return "warned", "W", ("WARNED", {"yellow": True})
     if getattr(report, "akol_inconclusive", False):
@@ -467,5 +480,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         terminalreporter.write_line(f"reports: {', '.join(map(str, run.reports))}")
         return
     for text, markup in summary_lines(run.verdicts.clauses(), run.settings.strict, run.redactor, run.reports,
-                                      stopped=run.stopped, resent=run.resent):
+                                      stopped=run.stopped, resent=run.resent,
+                                      baseline=run.verdicts.baseline_outcome):
         terminalreporter.write_line(text, **markup)

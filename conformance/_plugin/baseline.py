@@ -46,7 +46,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Baseline:
-    path: Path
+    name: str                          # the file as given on the command line
     entries: Mapping[str, Entry]
 
 
@@ -91,24 +91,26 @@ def _entries(raw: object, source: str) -> Iterable[Entry]:
         yield Entry(clause, reason.strip(), _date(item.get("expires"), f"{where} ({clause})"))
 
 
-def load(path: Path) -> Baseline:
+def load(path: Path, *, shown: str | None = None) -> Baseline:
+    """The baseline at ``path`` (named ``shown`` in messages and reports, as the user wrote it)."""
+    name = shown or str(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BaselineError(f"--baseline {path}: cannot read it ({exc.strerror})") from None
+        raise BaselineError(f"--baseline {name}: cannot read it ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise BaselineError(f"--baseline {path}: not YAML or JSON ({exc})") from None
+        raise BaselineError(f"--baseline {name}: not YAML or JSON ({exc})") from None
     entries: dict[str, Entry] = {}
-    for entry in _entries(raw, f"--baseline {path}"):
+    for entry in _entries(raw, f"--baseline {name}"):
         if entry.clause in entries:
-            raise BaselineError(f"--baseline {path}: {entry.clause} is listed twice; keep one entry")
+            raise BaselineError(f"--baseline {name}: {entry.clause} is listed twice; keep one entry")
         entries[entry.clause] = entry
-    return Baseline(path, entries)
+    return Baseline(name, entries)
 
 
 def apply(baseline: Baseline, verdicts: Sequence[Any], today: dt.date) -> Outcome:
     """Mark listed, unexpired failures of ``verdicts`` as known; report stale and expired entries."""
-    outcome = Outcome(str(baseline.path))
+    outcome = Outcome(baseline.name)
     for verdict in verdicts:
         entry = baseline.entries.get(verdict.id)
         if entry is None or not verdict.selected:

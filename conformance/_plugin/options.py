@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from akol_conformance._plugin.baseline import Baseline, BaselineError
+from akol_conformance._plugin.baseline import load as load_baseline
 from akol_conformance.catalog import CLAUSES, FAMILIES
 from akol_conformance.client import TotpSecretError, totp_key
 
@@ -75,6 +77,7 @@ class Settings:
     credentials: Secrets
     max_duration: float               # seconds for the whole run
     test_control: str                 # one of TEST_CONTROL_MODES
+    baseline: Baseline | None = None  # --baseline: known failures
 
     @property
     def inprocess(self) -> bool:
@@ -129,17 +132,20 @@ _OPTIONS: tuple[_Option, ...] = (
     _Option("max_duration", ("--max-duration",), "Budget for the whole run: clauses not judged "
             "within it are inconclusive (cause budget) and the reports are written. Default: 1800.",
             env="AKOL_MAX_DURATION", metavar="SECONDS"),
+    _Option("baseline", ("--baseline",), "Known failures: a YAML/JSON file of clause, reason and optional "
+            "expires (YYYY-MM-DD). Listed failures do not fail the run, new ones do; stale and expired "
+            "entries are reported.", env="AKOL_BASELINE", metavar="FILE"),
 )
 
 _DEFAULTS: dict[str, Any] = {
     "target": INPROCESS, "foreign_target": None, "real_time": False, "strict": False,
     "skew": "30", "max_lockout_attempts": "10", "max_rate_attempts": "200",
     "report_dir": "reports", "clause": [], "app_factory": DEFAULT_APP_FACTORY,
-    "test_control": "auto", "max_duration": "1800",
+    "test_control": "auto", "max_duration": "1800", "baseline": None,
 }
 # Options an in-process run still reads from the environment: they describe the run, not how
 # a remote target is reached or tested.
-_RUN_ENV = frozenset({"target", "max_duration"})
+_RUN_ENV = frozenset({"target", "max_duration", "baseline"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -307,6 +313,7 @@ def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Sett
     factory, factory_src = get("app_factory")
     budget, budget_src = get("max_duration")
     mode, mode_src = get("test_control")
+    baseline_file = get("baseline")[0]
     return Settings(
         target=target,
         foreign_target=foreign,
@@ -322,7 +329,16 @@ def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Sett
         credentials=Secrets() if inprocess else _credentials(env),
         max_duration=_parse_duration(budget, budget_src),
         test_control=_parse_mode(mode, mode_src),
+        baseline=_load_baseline(config, baseline_file) if baseline_file else None,
     )
+
+
+def _load_baseline(config: pytest.Config, value: str) -> Baseline:
+    try:
+        return load_baseline(Path(value) if Path(value).is_absolute() else config.invocation_params.dir / value,
+                             shown=value)
+    except BaselineError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def raw_value(config: pytest.Config, name: str) -> str:

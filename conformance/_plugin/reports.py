@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from akol_conformance._plugin.baseline import Outcome as BaselineOutcome
 from akol_conformance._plugin.outcomes import CAUSES
 from akol_conformance._plugin.redact import Redactor
 from akol_conformance._plugin.verdicts import ABORTED, FAIL, INCONCLUSIVE, ClauseVerdict, run_verdict
@@ -42,6 +43,7 @@ class RunInfo:
     aborted: str | None = None        # why nothing could be judged
     stopped: str | None = None        # why the run ended before its last test
     resent: int = 0                   # requests sent again after a transport fault
+    baseline: BaselineOutcome | None = None  # what --baseline did: known, stale, expired
 
     def verdict(self, verdicts: Sequence[ClauseVerdict]) -> str:
         return run_verdict(verdicts, self.strict, self.aborted)
@@ -66,6 +68,8 @@ def build_json(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> dict[str, An
     if info.stopped is not None:
         data["stopped"] = info.stopped
     data["recovered"] = {"resentRequests": info.resent, "rerunTests": sum(v.reruns for v in verdicts)}
+    if info.baseline is not None:
+        data["baseline"] = info.baseline.as_json()
     return data | {"summary": summary, "clauses": [_clause_json(v) for v in verdicts]}
 
 
@@ -79,6 +83,8 @@ def _clause_json(v: ClauseVerdict) -> dict[str, Any]:
     }
     if v.status == "error":
         entry["cause"] = v.cause
+    if v.known is not None:
+        entry["known"] = v.known.as_json()
     if v.status == "passed":
         entry["coverage"] = "partial" if v.partial else "full"
         if v.partial:
@@ -99,7 +105,7 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
 .passed{background:#dff5df}.partial{background:#eaf5c6}.failed{background:#fbd9d9}
-.inconclusive{background:#f6c6a8}.warned{background:#fff1c2}
+.inconclusive{background:#f6c6a8}.warned,.known{background:#fff1c2}
 .skipped,.not-selected,.no-test{background:#eee;color:#666}
 .badge{font-weight:bold;white-space:nowrap}
 .banner{font-size:1.3em;padding:.7em 1em;margin:0 0 1em;border-radius:4px;border:2px solid}
@@ -150,7 +156,7 @@ def _headline(info: RunInfo, verdicts: Sequence[ClauseVerdict], verdict: str) ->
         text = f"no {deciding} clause failed, but {unjudged} could not be judged"
     else:
         text = f"every {deciding} clause that ran passed"
-    others = ", ".join(f"{count[k]} {k}" for k in ("passed", "partial", "warned", "inconclusive", "skipped")
+    others = ", ".join(f"{count[k]} {k}" for k in ("passed", "partial", "known", "warned", "inconclusive", "skipped")
                        if count.get(k))
     return f"{text} ({others})" if others else text
 
@@ -179,6 +185,8 @@ def _first_screen(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> str:
          lambda v: f"{v.cause} ({CAUSES.get(v.cause or '', '')}): {v.reason or ''}"),
         ("Passed with partial coverage", [v for v in verdicts if v.partial],
          lambda v: "not checked: " + "; ".join(v.not_checked)),
+        ("Known failures (--baseline)", [v for v in verdicts if v.known is not None],
+         lambda v: f"{v.known.reason if v.known else ''} — observed: {v.reason or ''}"),
     )
     out = []
     for title, members, describe in groups:
@@ -219,7 +227,7 @@ def build_html(info: RunInfo, verdicts: Sequence[ClauseVerdict], data: dict[str,
     )
 
 
-_LABELS = ("passed", "partial", "failed", "warned", "inconclusive", "skipped", "not selected", "no test")
+_LABELS = ("passed", "partial", "failed", "known", "warned", "inconclusive", "skipped", "not selected", "no test")
 
 
 def _label_counts(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> str:
@@ -302,6 +310,9 @@ def build_junit(info: RunInfo, verdicts: Sequence[ClauseVerdict]) -> str:
             elif label == "warned":
                 counts["skipped"] += 1
                 _junit_child(case, "skipped", f"SHOULD not met: {reason}", _details(v))
+            elif label == "known" and v.known is not None:
+                counts["skipped"] += 1
+                _junit_child(case, "skipped", f"known failure (baseline: {v.known.reason}): {reason}", _details(v))
             elif label in ("skipped", "no test"):
                 counts["skipped"] += 1
                 _junit_child(case, "skipped", reason)

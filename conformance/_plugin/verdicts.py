@@ -9,12 +9,16 @@ A run has one verdict, the word on top of every report: PASS, FAIL, INCONCLUSIVE
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from akol_conformance._plugin.baseline import Baseline, Entry
+from akol_conformance._plugin.baseline import Outcome as BaselineOutcome
+from akol_conformance._plugin.baseline import apply as apply_baseline
 from akol_conformance.catalog import CLAUSES, Clause
 
 NOT_SELECTED = "not selected (--clause)"
@@ -57,6 +61,7 @@ class ClauseVerdict:
     selected: bool
     cause: str | None = None          # status "error": why the clause could not be judged
     not_checked: list[str] = field(default_factory=list)
+    known: Entry | None = None        # a failure the --baseline file lists: it does not fail the run
 
     @property
     def id(self) -> str:
@@ -79,6 +84,8 @@ class ClauseVerdict:
         no test."""
         if not self.selected:
             return "no test" if self.reason == NO_TEST else "not selected"
+        if self.known is not None:
+            return "known"
         if self.warned(strict):
             return "warned"
         if self.status == "error":
@@ -88,7 +95,7 @@ class ClauseVerdict:
         return self.status
 
     def fails_run(self, strict: bool) -> bool:
-        return self.status == "failed" and self.matters(strict)
+        return self.status == "failed" and self.known is None and self.matters(strict)
 
     def inconclusive_run(self, strict: bool) -> bool:
         return self.status == "error" and self.matters(strict)
@@ -124,6 +131,8 @@ class Verdicts:
         self.selected: set[str] = set()
         self.deselected: set[str] = set()
         self.stopped: str | None = None   # why the run stopped before any test, if it did
+        self.baseline: Baseline | None = None       # --baseline: known failures
+        self.baseline_outcome: BaselineOutcome | None = None  # what it did, after clauses()
 
     def collected(self, nodeid: str, clause: str) -> None:
         self.selected.add(clause)
@@ -176,7 +185,10 @@ class Verdicts:
         by_clause: dict[str, list[TestResult]] = {}
         for result in self.results.values():
             by_clause.setdefault(result.clause, []).append(result)
-        return [self._verdict(clause, by_clause.get(cid, [])) for cid, clause in CLAUSES.items()]
+        verdicts = [self._verdict(clause, by_clause.get(cid, [])) for cid, clause in CLAUSES.items()]
+        if self.baseline is not None:
+            self.baseline_outcome = apply_baseline(self.baseline, verdicts, dt.date.today())
+        return verdicts
 
     def _verdict(self, clause: Clause, tests: list[TestResult]) -> ClauseVerdict:
         if not tests:
