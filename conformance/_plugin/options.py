@@ -292,6 +292,24 @@ def pytest_configure(config: pytest.Config) -> None:
     _refuse_misread_report_dir(config)
 
 
+NOT_COLLECTED = ("no Akol conformance suite was collected here, so nothing was judged: run the installed "
+                 "suite with `akol-conformance --target URL ...` (from any folder) or `pytest --pyargs "
+                 "akol_conformance --target URL ...`; in a clone of the repository, run `pytest` from its root")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that asked for an Akol target but never loaded the suite (plain `pytest` in an empty
+    folder after `pip install`) says how to run it, and fails, instead of exiting 5 in silence."""
+    config = session.config
+    asked = any(config.getoption(o.dest, None) not in (None, False, []) for o in _OPTIONS if not o.pytest_dest)
+    if asked and not config.pluginmanager.has_plugin("akol-report-listener") and session.testscollected == 0:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"ERROR: {NOT_COLLECTED}", red=True)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
 def resolve(config: pytest.Config, env: Mapping[str, str] | None = None) -> Settings:
     """Build the run's Settings; a malformed value raises pytest.UsageError naming the fix."""
     env = os.environ if env is None else env

@@ -143,3 +143,11 @@ def test_report_dir_taken_for_a_test_path_is_named(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert f"write it as --report-dir={tmp_path}" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_asking_for_a_target_where_no_suite_is_collected_says_how_to_run_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_unrelated="def test_x():\n    pass\n")
+    (pytester.path / "test_unrelated.py").unlink()  # an empty folder, as after `pip install`
+    result = pytester.runpytest("--target=http://127.0.0.1:9", "-p", "no:locust")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*no Akol conformance suite was collected here*akol-conformance --target URL*"])
