@@ -5,8 +5,11 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
-__all__ = ["MannWhitney", "hodges_lehmann", "mann_whitney_u"]
+_MIN_VALUES = 8  # per sample: below this the normal approximations mislead
+
+__all__ = ["MannWhitney", "Shift", "mann_whitney_u", "shift_interval"]
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,7 @@ def _ranks(values: Sequence[float]) -> tuple[list[float], float]:
 
 def mann_whitney_u(first: Sequence[float], second: Sequence[float]) -> MannWhitney:
     """Mann–Whitney U test of `first` against `second` (normal approximation; n >= 8 each)."""
-    n1, n2 = len(first), len(second)
-    if n1 < 8 or n2 < 8:
-        raise ValueError(f"the normal approximation needs at least 8 values per sample, got {n1} and {n2}")
+    n1, n2 = _sizes(first, second)
     ranks, ties = _ranks([*first, *second])
     u = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
     n = n1 + n2
@@ -51,8 +52,30 @@ def mann_whitney_u(first: Sequence[float], second: Sequence[float]) -> MannWhitn
     return MannWhitney(u, z, math.erfc(abs(z) / math.sqrt(2)))
 
 
-def hodges_lehmann(first: Sequence[float], second: Sequence[float]) -> float:
-    """The shift of `first` over `second`: the median of all pairwise differences (U's effect size)."""
-    if not first or not second:
-        raise ValueError("the Hodges–Lehmann shift needs two non-empty samples")
-    return statistics.median(a - b for a in first for b in second)
+def _sizes(first: Sequence[float], second: Sequence[float]) -> tuple[int, int]:
+    n1, n2 = len(first), len(second)
+    if n1 < _MIN_VALUES or n2 < _MIN_VALUES:
+        raise ValueError(f"the normal approximation needs at least {_MIN_VALUES} values per sample, "
+                         f"got {n1} and {n2}")
+    return n1, n2
+
+
+@dataclass(frozen=True)
+class Shift:
+    estimate: float  # Hodges–Lehmann: the median of all pairwise differences (U's effect size)
+    low: float       # the confidence interval's bounds
+    high: float
+
+
+def shift_interval(first: Sequence[float], second: Sequence[float], confidence: float) -> Shift:
+    """The shift of `first` over `second` with its distribution-free confidence interval: the
+    Mann–Whitney test inverted (order statistics of the pairwise differences; normal approximation)."""
+    n1, n2 = _sizes(first, second)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    differences = sorted(a - b for a in first for b in second)
+    pairs = n1 * n2
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    # The k-th smallest and k-th largest differences bound the interval (1-based k).
+    k = max(1, math.floor(pairs / 2 - z * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)))
+    return Shift(statistics.median(differences), differences[k - 1], differences[pairs - k])

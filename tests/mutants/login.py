@@ -1,6 +1,7 @@
 """LOGIN mutants: POST /auth/login's answers, each broken once."""
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,6 +39,19 @@ class _UnknownEmailSkipsHashing(AuthService):
         if user is None:
             return False
         return super().verify_password(user, password)
+
+
+def _truncating(limit: int, description: str) -> type[AuthService]:
+    """Hashes only the first `limit` bytes of a password, at creation and at login alike."""
+
+    class Truncating(AuthService):
+        __doc__ = description
+
+        def hash_password(self, password: str, salt: bytes) -> bytes:
+            data = password.encode("utf-8", "surrogatepass")[:limit]
+            return hashlib.pbkdf2_hmac("sha256", data, salt, self.policy.hash_iterations)
+
+    return Truncating
 
 
 def _login_editor(edit: Editor) -> Callable[[ASGIApp], ASGIApp]:
@@ -209,4 +223,13 @@ MUTANTS: list[Mutant] = [
     Mutant("token-answers-no-cache", "LOGIN-06",
            "token answers say Cache-Control: no-cache, private (storable, revalidated) instead of no-store",
            wrap=rewriting(_no_cache_instead_of_no_store)),
+    Mutant("password-cut-at-72-bytes", "LOGIN-07",
+           "only the first 72 bytes of a password count (bcrypt's silent truncation)",
+           service=_truncating(72, "bcrypt: bytes past the 72nd are ignored"), http=True),
+    Mutant("password-cut-at-64-bytes", "LOGIN-07",
+           "only the first 64 bytes of a password count (a pre-hash cut short of bcrypt's limit)",
+           service=_truncating(64, "a 64-byte buffer: bytes past the 64th are ignored")),
+    Mutant("password-cut-at-96-bytes", "LOGIN-07",
+           "only the first 96 bytes count: past bcrypt's 72, so a check of the 72-byte prefix alone passes it",
+           service=_truncating(96, "a 96-byte buffer: bytes past the 96th are ignored")),
 ]
