@@ -17,6 +17,7 @@ import pytest
 
 from akol_conformance.check import (
     Account,
+    Answer,
     Api,
     Clock,
     Control,
@@ -28,14 +29,13 @@ from akol_conformance.check import (
     expect,
     expect_status,
     parse_jwt,
-    past_limit,
+    past_ip_limit,
     response_token_fields,
 )
 
 _LOCK_SECONDS = 1800
 _JWT_CANDIDATE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]*")
 _NOT_A_PASSWORD = "not-the-password"
-_TRIES = 3  # per login: a 429 waited out, told apart from the lock's own, then given up
 # LOCK-06: the run of wrong passwords goes on this far past the lock, where an oracle may show.
 _PAST_THE_LOCK = 2
 # LOCK-04, the right password in a concurrent burst: wrong passwords sent with it, bursts at
@@ -75,16 +75,6 @@ def ledger() -> Ledger:
     return {}
 
 
-@dataclass(frozen=True)
-class Answer:
-    response: httpx.Response
-    own_429: bool = False  # a 429 this account got while another account from this client got in
-
-    @property
-    def status(self) -> int:
-        return self.response.status_code
-
-
 def _key(email: str) -> str:
     return email.strip().casefold()
 
@@ -98,31 +88,10 @@ def _unknown_like(email: str) -> str:
     return f"nobody-{uuid.uuid4().hex[:16]}@{email.rpartition('@')[2]}"
 
 
-def _another_account_gets_in(api: Api, clock: Clock, email: str) -> bool:
-    """Whether a login for another (unknown) account from this client gets past the IP limit now;
-    if not, the IP limit is waited out by its own Retry-After, so the caller can try again."""
-    probe: Callable[[], httpx.Response] = lambda: api.login(_unknown_like(email), _NOT_A_PASSWORD)
-    if probe().status_code != 429:
-        return True
-    past_limit(probe, clock)
-    return False
-
-
 def _login(api: Api, clock: Clock, email: str, password: str) -> Answer:
-    """One login. A 429 is told apart: if another account from this client still gets in (twice
-    running), it is this account's own, the lock answering 429; else it is the IP limit, waited
-    out by the limit's own Retry-After (never the account's: a lock's 1800 s would end the lock)."""
-    with api.rate_limited():
-        for _ in range(_TRIES):
-            response = api.login(email, password)
-            if response.status_code != 429:
-                return Answer(response)
-            if _another_account_gets_in(api, clock, email):
-                again = api.login(email, password)
-                return Answer(again, own_429=again.status_code == 429)
-    raise Inconclusive(f"the IP login limit kept answering 429 after {_TRIES} waits for its Retry-After, so the "
-                       "lockout could not be observed: allow this client more logins, or use a target with "
-                       "the test clock (/__test__/)", cause="rate-limit")
+    """One login; a 429 that only this account gets is the lock answering 429, not the IP limit."""
+    return past_ip_limit(api, clock, lambda: api.login(email, password),
+                         lambda: api.login(_unknown_like(email), _NOT_A_PASSWORD))
 
 
 def _expect_locked(answer: Answer, what: str) -> None:
