@@ -42,7 +42,7 @@ __all__ = [
 Login = Callable[..., Session]  # login(account=None) -> a fresh Session
 Observe = Callable[[str, object], None]  # observe(name, value): the clause's "observed" in reports
 NotChecked = Callable[[str, str], None]  # not_checked(part, why): the clause passes with partial coverage
-Totp = Callable[..., str]  # totp(secret, at=None) -> the 6-digit code at the server's time
+Totp = Callable[..., str]  # totp(secret, at=None, fresh=True) -> a 6-digit code at the server's time
 
 
 # -- response shapes ---------------------------------------------------------------------

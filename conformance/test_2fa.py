@@ -27,6 +27,7 @@ from akol_conformance.check import (
     past_ip_limit,
     response_token_fields,
     token_fields,
+    wait_out,
 )
 
 TOTP_STEP = 30
@@ -197,23 +198,38 @@ def test_a_code_is_accepted_once(api: Api, spare_tfa_account: Account, totp: Tot
     if clock.controllable:
         clock.advance(_FRESH_WINDOW_SECONDS)  # the logins and the burst below start on an empty IP window
     pendings = [_pending_token(api, account) for _ in range(_TOKENS_AT_ONCE)]
-    code = totp(account.totp_secret)
-    with api.rate_limited():
-        answers = api.parallel([lambda p=p: api.verify_2fa(p, code) for p in pendings])
-    statuses = [r.status_code for r in answers]
+    code, statuses = _one_code_at_once(api, clock, account, totp, pendings)
     observe("one code on pendingTokens at once", statuses)
     accepted = statuses.count(200)
     expect(accepted <= 1, what=f"one valid code sent on {len(pendings)} pendingTokens of one account at once",
            expected="accepted at most once", observed=f"accepted {accepted} times: {statuses}")
     if accepted == 0:
-        raise Inconclusive(f"none of {len(pendings)} pendingTokens accepted a valid code sent at once "
-                           f"(answers {statuses}), so there was no use of it to repeat", cause="prerequisite")
+        why = (f"none of {len(pendings)} pendingTokens accepted a valid, unused code sent at once (answers "
+               f"{statuses}), so there is no use of it to repeat")
+        if account.id is None:  # a black-box account: an earlier run's 2FA-08 may have locked its codes
+            pytest.skip(f"{why}: the AKOL_2FA2_* account's codes may still be locked by an earlier run "
+                        "(2FA-08); run again once that lock ends")
+        raise Inconclusive(why, cause="prerequisite")
     live = [p for p, status in zip(pendings, statuses) if status != 200]
     _expect_reuse_refused(api.verify_2fa(live[0], code), "the used code on another pendingToken, right after")
     # Still inside the +-1-step window a server may allow for drift: a replay guard that forgets a
     # code when its step ends lets it in here.
     clock.wait_short(TOTP_STEP)
     _expect_reuse_refused(api.verify_2fa(live[1], code), f"the used code on another pendingToken, {TOTP_STEP} s later")
+
+
+def _one_code_at_once(api: Api, clock: Clock, account: Account, totp: Totp,
+                      pendings: list[str]) -> tuple[str, list[int]]:
+    """A fresh code sent on every pendingToken at once; sent again (a newer code) if the IP limit
+    took the whole burst before any was accepted. The code and the answers' statuses."""
+    for _ in range(2):
+        code = totp(account.totp_secret)
+        with api.rate_limited():
+            statuses = [r.status_code for r in api.parallel([lambda p=p: api.verify_2fa(p, code) for p in pendings])]
+        if 200 in statuses or 429 not in statuses:
+            break
+        wait_out(api, clock)
+    return code, statuses
 
 
 def _expect_reuse_refused(response: httpx.Response, what: str) -> None:
@@ -303,12 +319,17 @@ def test_wrong_codes_are_limited_per_account(api: Api, spare_tfa_account: Accoun
     account = spare_tfa_account
     codes = _wrong_codes(totp, account.totp_secret, clock.now())
     statuses: list[int] = []
-    for _ in range(_ACCOUNT_LIMIT // _CODES_PER_TOKEN):
-        pending = _pending_or_refusal(api, clock, account)
-        if isinstance(pending, Answer):
-            statuses.append(pending.status)
-            break
-        statuses += [_verify(api, clock, pending, next(codes)).status for _ in range(_CODES_PER_TOKEN)]
+    pending = ""
+    for _ in range(_ACCOUNT_LIMIT):
+        if len(statuses) % _CODES_PER_TOKEN == 0:
+            fresh = _pending_or_refusal(api, clock, account)
+            if isinstance(fresh, Answer):
+                break
+            pending = fresh
+        answer = _verify(api, clock, pending, next(codes))
+        statuses.append(answer.status)
+        if answer.own_429:
+            break  # the account's codes are refused already: no need to spend the rest
     observe(f"wrong codes, {_CODES_PER_TOKEN} per fresh pendingToken", statuses)
     final = _pending_or_refusal(api, clock, account)
     what = f"the right code on a fresh pendingToken after {_ACCOUNT_LIMIT} wrong ones spread over pendingTokens"

@@ -157,16 +157,17 @@ def totp(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -> Callabl
     # Secrets of AKOL_* accounts outlive the run: a run just before may have used this step's code.
     shared = {akol_run.settings.credential(names[2]) for names in (TFA_VARS, TFA2_VARS)}
 
-    def code(secret: str, at: float | None = None) -> str:
+    def code(secret: str, at: float | None = None, *, fresh: bool = True) -> str:
         """``at=None``: a code to present as valid now, of a step no earlier code of this run for
-        ``secret`` came from (it waits for the next step if needed, at most one step). ``at=T``:
-        the 6-digit RFC 6238 code at server time T, nothing recorded."""
+        ``secret`` came from (it waits for the next step if needed, at most one step), or with
+        ``fresh=False`` the current one even if used (for a body that need not be accepted).
+        ``at=T``: the 6-digit RFC 6238 code at server time T, nothing recorded."""
         akol_run.redactor.add(secret)
         if at is not None:
             return totp_code(secret, at)
         now = clock.now()
         last = used.get(secret, int(now // TOTP_STEP) if secret in shared else None)
-        if last is not None and now // TOTP_STEP <= last:
+        if fresh and last is not None and now // TOTP_STEP <= last:
             now = clock.wait_short((last + 1) * TOTP_STEP - now + _STEP_MARGIN)
         used[secret] = int(now // TOTP_STEP)
         return totp_code(secret, now)

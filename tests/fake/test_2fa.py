@@ -1,11 +1,16 @@
 """2FA-01..06: pending token, TOTP at the server clock, single use, bounded wrong codes."""
 from __future__ import annotations
 
+import contextlib
+import time
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 
 from akol_conformance.client import totp_code
+from akol_fake import AuthService, Policy, create_app
+from akol_fake._store import User
 from tests.fake.conftest import API, Fake, bearer
 
 
@@ -167,3 +172,25 @@ def test_a_good_code_resets_the_accounts_count(fake: Fake, tfa: dict[str, Any]) 
     fake.advance(45 - fake.now() % 30)
     assert _verify(fake, fake.login(tfa)["pendingToken"], _code(fake, tfa["totpSecret"])).status_code == 200
     assert _spend_wrong_codes(fake, tfa, 14) == [401] * 14
+
+
+class RacyReplayGuard(AuthService):
+    """The override points the AuthService docstring names for a 2FA-07 race."""
+
+    def pending_lock(self) -> AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def claim_code(self, user: User, code: str) -> bool:
+        used = dict(user.used_codes)
+        time.sleep(0.05)
+        user.used_codes = {**user.used_codes, code: self.clock.now() + 90}
+        return code not in used
+
+
+def test_an_unlocked_replay_guard_lets_one_code_in_more_than_once() -> None:
+    fake = Fake(create_app(Policy(hash_iterations=1000), service=RacyReplayGuard))
+    tfa = fake.user(twoFactor=True)
+    fake.advance(45 - fake.now() % 30)
+    code = _code(fake, tfa["totpSecret"])
+    bodies = [{"pendingToken": p, "code": code} for p in _pendings(fake, tfa, 4)]
+    assert fake.together(4, "/auth/verify-2fa", bodies).count(200) > 1
