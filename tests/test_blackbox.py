@@ -75,11 +75,13 @@ def foreign_token(url: str) -> str:
     return str(login.json()["data"]["token"])
 
 
-def run_black_box(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
-    """One suite run against fresh black-box fakes; its result, conformance.json and the variables' values."""
+def run_black_box(tmp: Path, *args: str, unset: tuple[str, ...] = ()
+                  ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
+    """One suite run against fresh black-box fakes, without the `unset` variables; its result,
+    conformance.json and the variables' values."""
     seed = tmp / "seed.json"
     seed.write_text(json.dumps(SEED), encoding="utf-8")
-    env = black_box_env()
+    env = {name: value for name, value in black_box_env().items() if name not in unset}
     with black_box_fakes(seed) as (url, foreign):
         env["AKOL_FOREIGN_TOKEN"] = foreign_token(foreign)
         clean = {k: v for k, v in os.environ.items() if not k.startswith("AKOL_")}
@@ -111,6 +113,16 @@ def test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses(tmp_path: Path
     for text in (result.stdout, result.stderr, *(p.read_text(encoding="utf-8")
                                                  for p in (tmp_path / "reports").iterdir())):
         assert not any(value in text for value in secrets.splitlines()), "a credential reached the output"
+
+
+def test_one_lockout_account_judges_lock_05_and_06_in_one_run(tmp_path: Path) -> None:
+    result, report, _ = run_black_box(tmp_path, "--clause=LOCK",
+                                      unset=("AKOL_LOCKOUT2_EMAIL", "AKOL_LOCKOUT2_PASSWORD"))
+    assert _not_clean(report) == {}, _tail(result)
+    clauses = {c["id"]: c for c in report["clauses"]}
+    judged = {cid: clauses[cid]["status"] for cid in ("LOCK-01", "LOCK-02", "LOCK-05", "LOCK-06")}
+    assert judged == dict.fromkeys(judged, "passed"), _tail(result)
+    assert clauses["LOCK-01"]["observed"]["measured_by"].endswith("(LOCK-05)")
 
 
 @pytest.mark.skipif(RUNS < 1, reason="opt-in: AKOL_BLACKBOX_RUNS=N repeats the timing/TOTP/lock clauses N times")

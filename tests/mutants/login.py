@@ -159,6 +159,38 @@ def _wrong_content_type(content_type: str, body: bytes) -> bool:
     return bool(body.strip()) and not _is_json(content_type)
 
 
+def _deeply_nested(content_type: str, body: bytes) -> bool:
+    return body.count(b"[") > 1000
+
+
+def _drops_next_login_after_500(app: ASGIApp) -> ASGIApp:
+    """After a login answered 5xx, the next login's connection is cut mid-answer (the worker died)."""
+    crashed = False
+
+    async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
+                      send: Callable[[Message], Awaitable[None]]) -> None:
+        nonlocal crashed
+        if scope["type"] != "http" or not str(scope.get("path", "")).endswith("/auth/login"):
+            await app(scope, receive, send)
+            return
+        if crashed:
+            crashed = False
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise RuntimeError("mutant: the worker that answered 500 is gone; the connection drops")
+
+        async def watch(message: Message) -> None:
+            nonlocal crashed
+            if message["type"] == "http.response.start" and message["status"] >= 500:
+                crashed = True
+            await send(message)
+
+        await app(scope, receive, watch)
+
+    wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
+    return wrapped
+
+
 def _drop_cache_control(scope: Scope, answer: Answer) -> None:
     answer.drop_header("Cache-Control")
     answer.drop_header("Pragma")
@@ -211,6 +243,9 @@ MUTANTS: list[Mutant] = [
            wrap=_crash_on_login_body(_huge)),
     Mutant("login-500-on-wrong-content-type", "LOGIN-04", "a non-JSON Content-Type answers 500, not 415",
            wrap=_crash_on_login_body(_wrong_content_type)),
+    Mutant("login-500-then-drops-connection", "LOGIN-04",
+           "deeply nested JSON answers 500, and the login after it loses its connection mid-answer",
+           wrap=lambda app: _drops_next_login_after_500(_crash_on_login_body(_deeply_nested)(app)), http=True),
     Mutant("unknown-email-skips-hashing", "LOGIN-05",
            "an unknown email returns before hashing the password: measurably faster",
            service=_UnknownEmailSkipsHashing),
