@@ -79,6 +79,7 @@ def run_black_box(tmp: Path, *args: str, unset: tuple[str, ...] = ()
                   ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
     """One suite run against fresh black-box fakes, without the `unset` variables; its result,
     conformance.json and the variables' values."""
+    tmp.mkdir(parents=True, exist_ok=True)
     seed = tmp / "seed.json"
     seed.write_text(json.dumps(SEED), encoding="utf-8")
     env = {name: value for name, value in black_box_env().items() if name not in unset}
