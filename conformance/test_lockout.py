@@ -118,7 +118,7 @@ def _lock(api: Api, clock: Clock, settings: Settings, account: Account, ledger: 
             return lock
         expect(answer.status == 401, expected="401 for a wrong password before the lock engages (then 423)",
                observed={"attempt": attempt, "status": answer.status})
-    expect(False, expected=f"423 within --max-lockout-attempts={settings.max_lockout_attempts} wrong passwords",
+    expect(False, expected=f"423 within --max-lockout-attempts={settings.max_lockout_attempts} {how}",
            observed={"statuses": statuses})
     raise AssertionError("unreachable")
 
