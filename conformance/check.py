@@ -8,7 +8,8 @@ takes the fixtures below by name, and judges the target only through these helpe
   clause could not be judged; anything else a check raises is the suite's own error.
 - response shapes several clauses share (``json_body``, ``expect_login_success``,
   ``token_fields``), the page's token lifetimes and moving the server clock to a point of a
-  token's life (``advance_to``, ``issued_at``), tripping the IP login limit (``trip``).
+  token's life (``advance_to``, ``issued_at``), tripping the IP login limit (``trip``), telling
+  a 429 of one account from the IP limit's (``past_ip_limit``).
 - the fixture types, for annotations: ``Api``, ``Clock``, ``Account``, ``Session``, ``Pat``,
   ``ForeignToken``, ``Control``, ``Settings``, ``Login``, ``Observe``, ``NotChecked``, ``Totp``.
 
@@ -26,22 +27,31 @@ from akol_conformance._plugin.api import Api
 from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.options import Settings
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect, expect_status
-from akol_conformance._probes.ratelimit import Burst, UnknownEmails, let_pass, past_limit, trip, wait_out
+from akol_conformance._probes.ratelimit import (
+    Answer,
+    Burst,
+    UnknownEmails,
+    let_pass,
+    past_ip_limit,
+    past_limit,
+    trip,
+    wait_out,
+)
 from akol_conformance.client import Account, Control, ForeignToken, Pat, Session, parse_jwt, retry_after_seconds
 
 __all__ = [
     "ACCESS_TTL", "REFRESH_TTL", "TOKEN_FIELDS",
-    "Account", "Api", "Burst", "ClauseFailure", "Clock", "Control", "ForeignToken", "Inconclusive", "Login", "NotChecked",
-    "Observe", "Pat", "Session", "Settings", "Totp", "UnknownEmails",
+    "Account", "Answer", "Api", "Burst", "ClauseFailure", "Clock", "Control", "ForeignToken", "Inconclusive",
+    "Login", "NotChecked", "Observe", "Pat", "Session", "Settings", "Totp", "UnknownEmails",
     "advance_to", "expect", "expect_login_success", "expect_status", "issued_at", "json_body", "let_pass", "numeric",
-    "parse_jwt", "past_limit", "response_token_fields", "retry_after_seconds", "token_fields", "trip",
+    "parse_jwt", "past_ip_limit", "past_limit", "response_token_fields", "retry_after_seconds", "token_fields", "trip",
     "wait_out",
 ]
 
 Login = Callable[..., Session]  # login(account=None) -> a fresh Session
 Observe = Callable[[str, object], None]  # observe(name, value): the clause's "observed" in reports
 NotChecked = Callable[[str, str], None]  # not_checked(part, why): the clause passes with partial coverage
-Totp = Callable[..., str]  # totp(secret, at=None) -> the 6-digit code at the server's time
+Totp = Callable[..., str]  # totp(secret, at=None, fresh=True) -> a 6-digit code at the server's time
 
 
 # -- response shapes ---------------------------------------------------------------------

@@ -1,60 +1,147 @@
-"""LOCK — account lockout after consecutive wrong passwords (423, 30 minutes)."""
+"""LOCK — account lockout after consecutive wrong passwords (423, 30 minutes).
+
+Without test control an account can be locked once per run (and per 30 minutes), so the
+checks share what they learn: LOCK-05 runs first, on its own account (AKOL_LOCKOUT2_*) or on
+the lockout account before anything else locks it, and the checks after it reuse the lock
+this run made (`ledger`) instead of asking for a second one.
+"""
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from akol_conformance.check import (
+    Account,
+    Answer,
     Api,
     Clock,
+    Control,
+    Inconclusive,
+    NotChecked,
+    Observe,
     Settings,
     advance_to,
     expect,
     expect_status,
     parse_jwt,
-    past_limit,
+    past_ip_limit,
     response_token_fields,
 )
 
 _LOCK_SECONDS = 1800
 _JWT_CANDIDATE = re.compile(r"[\w-]+\.[\w-]+\.[\w-]*")
+_NOT_A_PASSWORD = "not-the-password"
+# LOCK-06: the run of wrong passwords goes on this far past the lock, where an oracle may show.
+_PAST_THE_LOCK = 2
+# LOCK-04, the right password in a concurrent burst: wrong passwords sent with it, bursts at
+# most, and bursts that must show the right password let in through a lock before that is a
+# failure on a server whose own answers cannot prove that it resets its count (see _Burst).
+_BURST_WRONG = 11
+_MAX_BURSTS = 5
+_CONFIRMATIONS = 3
+# Longer than any plausible login-limit window: each LOCK-04 burst starts on an empty one.
+_FRESH_WINDOW_SECONDS = 3600.0
+_OWN_429 = ("429 for this account while another account from the same client still got in: the lock "
+            "answers 429 instead of 423")
+_LOCKED_BEFORE = ("the lockout account was locked before this run reached it (an earlier run, within its "
+                  "30 minutes), so this check cannot see its lock engage: run again once the lock ended")
+_CASE_ACCOUNT_LOCKED = ("the {which} is locked already (an earlier run, within its 30 minutes) and LOCK-05 needs "
+                        "it unlocked: run again once the lock ended{hint}")
+_LOCKOUT2_HINT = (", or set AKOL_LOCKOUT2_EMAIL/AKOL_LOCKOUT2_PASSWORD to a second sacrificial account, which "
+                  "LOCK-05 then locks instead")
 
 pytestmark = pytest.mark.destructive
 
 
 @dataclass(frozen=True)
 class Lock:
-    attempts: int  # the attempt that first answered 423 (its 401s before it: attempts - 1)
-    at: float  # server clock when that 423 came
+    attempts: int  # the attempt that first answered as locked (its failures before it: attempts - 1)
+    at: float  # server clock then
+    statuses: tuple[int, ...]  # the answers from the first wrong password to the lock's, in order
+    status: int  # how the lock answered: 423, or 429 when only this account got it
+    how: str = "wrong passwords"
+
+
+Ledger = dict[str, Lock]  # the locks this run made, by email
+
+
+@pytest.fixture(scope="session")
+def ledger() -> Ledger:
+    return {}
+
+
+def _key(email: str) -> str:
+    return email.strip().casefold()
 
 
 def _wrong(password: str) -> str:
     return password + "-not-it"
 
 
-def _login(api: Api, clock: Clock, email: str, password: str) -> httpx.Response:
-    """One login whose 429 is waited out once and otherwise returned: a lockout must answer 423, not 429."""
-    with api.rate_limited():
-        return past_limit(lambda: api.login(email, password), clock)
+def _unknown_like(email: str) -> str:
+    """An address no account has, on the domain of `email`."""
+    return f"nobody-{uuid.uuid4().hex[:16]}@{email.rpartition('@')[2]}"
 
 
-def _lock(api: Api, clock: Clock, settings: Settings, email: str, password: str) -> Lock:
-    """Wrong passwords until 423; fails if none within settings.max_lockout_attempts."""
+def _login(api: Api, clock: Clock, email: str, password: str) -> Answer:
+    """One login; a 429 that only this account gets is the lock answering 429, not the IP limit."""
+    return past_ip_limit(api, clock, lambda: api.login(email, password),
+                         lambda: api.login(_unknown_like(email), _NOT_A_PASSWORD))
+
+
+def _expect_locked(answer: Answer, what: str) -> None:
+    __tracebackhide__ = True
+    expect(not answer.own_429, what=what, expected="423", observed=_OWN_429)
+    expect_status(answer.response, 423, what=what)
+
+
+def _lock(api: Api, clock: Clock, settings: Settings, account: Account, ledger: Ledger,
+          emails: Callable[[int], str] | None = None, how: str = "wrong passwords") -> Lock:
+    """Wrong passwords (attempt n under `emails(n)`, else the account's email) until the account
+    answers as locked; fails if it does not within settings.max_lockout_attempts."""
     statuses: list[int] = []
     for attempt in range(1, settings.max_lockout_attempts + 1):
-        status = _login(api, clock, email, _wrong(password)).status_code
-        statuses.append(status)
-        if status == 423:
-            return Lock(attempts=attempt, at=clock.now())
-        expect(status == 401, expected="401 for a wrong password before the lock engages (then 423)",
-               observed={"attempt": attempt, "status": status,
-                         **({"note": "429 again after waiting out its Retry-After"} if status == 429 else {})})
-    expect(False, expected=f"423 within --max-lockout-attempts={settings.max_lockout_attempts} wrong passwords",
+        email = emails(attempt) if emails else account.email
+        answer = _login(api, clock, email, _wrong(account.password))
+        statuses.append(answer.status)
+        if answer.status == 423 or answer.own_429:
+            earlier = ledger.get(_key(account.email))
+            if attempt == 1 and earlier is not None:
+                return earlier  # still locked from this run's earlier lock of it
+            lock = Lock(attempt, clock.now(), tuple(statuses), answer.status, how)
+            ledger.setdefault(_key(account.email), lock)
+            return lock
+        expect(answer.status == 401, expected="401 for a wrong password before the lock engages (then 423)",
+               observed={"attempt": attempt, "status": answer.status})
+    expect(False, expected=f"423 within --max-lockout-attempts={settings.max_lockout_attempts} {how}",
            observed={"statuses": statuses})
     raise AssertionError("unreachable")
+
+
+def _locked(api: Api, clock: Clock, settings: Settings, account: Account, ledger: Ledger, *,
+            measured: bool) -> Lock:
+    """The account, locked: by this run's earlier lock of it, or now. An account not provisioned
+    for this test (black-box) first logs in, which clears failures an earlier run left and shows
+    whether it is locked; `measured`: the caller needs to see the lock engage (skip if it can't)."""
+    if account.id is None:
+        start = _login(api, clock, account.email, account.password)
+        if start.status == 423 or start.own_429:
+            earlier = ledger.get(_key(account.email))
+            if earlier is not None:
+                return earlier
+            if measured:
+                pytest.skip(_LOCKED_BEFORE)
+            return Lock(0, clock.now(), (), start.status, "a lock from before this run")
+        if start.status != 200:
+            raise Inconclusive(f"the lockout account does not log in with its password (it answered "
+                               f"{start.status}): check AKOL_LOCKOUT_EMAIL/AKOL_LOCKOUT_PASSWORD",
+                               cause="prerequisite")
+    return _lock(api, clock, settings, account, ledger)
 
 
 def _issued_tokens(response: httpx.Response) -> list[str]:
@@ -67,54 +154,7 @@ def _issued_tokens(response: httpx.Response) -> list[str]:
     return found
 
 
-@pytest.mark.clause("LOCK-01")
-def test_lockout_engages(api, clock, settings, lockout_account, observe) -> None:
-    lock = _lock(api, clock, settings, lockout_account.email, lockout_account.password)
-    observe("threshold", lock.attempts)
-    observe("failures_before_lock", lock.attempts - 1)
-    if lock.attempts == 1 and lockout_account.id is None:
-        observe("note", "the first wrong password answered 423: the AKOL_LOCKOUT_* account may have "
-                        "been locked already (an earlier run), so the threshold may not be measured")
-
-
-@pytest.mark.clause("LOCK-02")
-def test_correct_password_while_locked(api, clock, settings, lockout_account) -> None:
-    _lock(api, clock, settings, lockout_account.email, lockout_account.password)
-    response = _login(api, clock, lockout_account.email, lockout_account.password)
-    expect_status(response, 423, what="the correct password while the account is locked")
-    leaked = _issued_tokens(response)
-    expect(not leaked, expected="a 423 answer carrying no token", observed={"tokens at": leaked})
-
-
-@pytest.mark.clause("LOCK-03")
-def test_lock_lasts_thirty_minutes(api, clock, settings, lockout_account) -> None:
-    lock = _lock(api, clock, settings, lockout_account.email, lockout_account.password)
-    advance_to(clock, lock.at + _LOCK_SECONDS - settings.skew, f"lock+{_LOCK_SECONDS}-skew")
-    expect_status(_login(api, clock, lockout_account.email, lockout_account.password), 423,
-                  what=f"the correct password at lock+{_LOCK_SECONDS}-skew")
-    advance_to(clock, lock.at + _LOCK_SECONDS + settings.skew, f"lock+{_LOCK_SECONDS}+skew")
-    expect_status(api.login(lockout_account.email, lockout_account.password), 200,
-                  what=f"the correct password at lock+{_LOCK_SECONDS}+skew")
-
-
-@pytest.mark.clause("LOCK-04")
-def test_concurrent_failures_respect_threshold(api, clock, settings, control, lockout_account, observe) -> None:
-    probe = control.create_user()
-    threshold = _lock(api, clock, settings, probe.email, probe.password).attempts
-    burst = 2 * settings.max_lockout_attempts
-    email, wrong = lockout_account.email, _wrong(lockout_account.password)
-    with api.rate_limited():
-        statuses = sorted(r.status_code for r in api.parallel([lambda: api.login(email, wrong)] * burst))
-    failures = statuses.count(401)
-    observe("threshold", threshold)
-    observe("concurrent_401s", failures)
-    observe("excess", max(0, failures - (threshold - 1)))
-    expect(failures <= threshold - 1,
-           expected=f"at most {threshold - 1} of {burst} concurrent wrong passwords answered 401 "
-                    f"(sequentially, on another account, the lock engaged at attempt {threshold})",
-           observed={"statuses": statuses})
-
-
+# ---------------------------------------------------------------- LOCK-05 (first: it needs an unlocked account)
 def _case_variants(email: str) -> list[str]:
     """Distinct case variants of an email, none equal to it (one letter flipped each, then all upper)."""
     variants = [email[:i] + ch.swapcase() + email[i + 1:] for i, ch in enumerate(email) if ch.swapcase() != ch]
@@ -122,24 +162,194 @@ def _case_variants(email: str) -> list[str]:
 
 
 @pytest.mark.clause("LOCK-05")
-def test_case_variants_share_the_lock(api, clock, settings, lockout_account, observe) -> None:
-    email, password = lockout_account.email, lockout_account.password
+def test_case_variants_share_the_lock(api: Api, clock: Clock, settings: Settings, lockout2_account: Account | None,
+                                      lockout_account: Account, ledger: Ledger, observe: Observe) -> None:
+    account = lockout2_account or lockout_account
+    email, password = account.email, account.password
     upper = _login(api, clock, email.upper(), password)
-    observe("upper_case_email_login", upper.status_code)
-    if upper.status_code == 423:
-        pytest.skip("the lockout account is already locked (an earlier lockout check or run locked it): "
-                    "LOCK-05 needs it unlocked; run --clause LOCK-05 alone or after the 30-minute lock")
-    if upper.status_code == 401:
+    observe("upper_case_email_login", upper.status)
+    if upper.status == 423 or upper.own_429:
+        pytest.skip(_CASE_ACCOUNT_LOCKED.format(which="lockout account", hint=_LOCKOUT2_HINT)
+                    if lockout2_account is None else
+                    _CASE_ACCOUNT_LOCKED.format(which="AKOL_LOCKOUT2_* account", hint=""))
+    if upper.status == 401:
         # Emails are case-sensitive identities here: a variant names another (unknown) account, no bypass.
         observe("emails_case_sensitive", True)
         return
-    expect_status(upper, 200, what="login with the upper-cased email and the correct password")
+    expect_status(upper.response, 200, what="login with the upper-cased email and the correct password")
     variants = _case_variants(email)[: settings.max_lockout_attempts]
-    statuses = [_login(api, clock, variant, _wrong(password)).status_code for variant in variants]
-    observe("variant_attempts_to_423", statuses.index(423) + 1 if 423 in statuses else None)
-    expect(423 in statuses,
-           expected=f"423 within {len(variants)} wrong passwords, each under a different case variant "
+    lock = _lock(api, clock, settings, account, ledger, emails=lambda n: variants[(n - 1) % len(variants)],
+                 how="wrong passwords under case variants of the email (LOCK-05)")
+    observe("variant_attempts_to_lock", lock.attempts)
+    expect(lock.attempts <= len(variants),
+           expected=f"the lock within {len(variants)} wrong passwords, each under a different case variant "
                     "of the email (one account, one counter)",
+           observed={"statuses": list(lock.statuses)})
+    _expect_locked(_login(api, clock, email, password), "the correct password under the email as provisioned")
+
+
+# ---------------------------------------------------------------- LOCK-01
+@pytest.mark.clause("LOCK-01")
+def test_lockout_engages(api: Api, clock: Clock, settings: Settings, lockout_account: Account, ledger: Ledger,
+                         observe: Observe) -> None:
+    lock = _locked(api, clock, settings, lockout_account, ledger, measured=True)
+    observe("threshold", lock.attempts)
+    observe("failures_before_lock", lock.attempts - 1)
+    if lock.how != "wrong passwords":
+        observe("measured_by", lock.how)
+    expect(lock.status == 423, expected="423 once the account is locked",
+           observed={"statuses": list(lock.statuses), "why": _OWN_429})
+
+
+# ---------------------------------------------------------------- LOCK-06
+@pytest.mark.clause("LOCK-06")
+def test_lockout_does_not_reveal_registered_emails(api: Api, clock: Clock, settings: Settings,
+                                                   lockout_account: Account, ledger: Ledger,
+                                                   observe: Observe) -> None:
+    lock = _locked(api, clock, settings, lockout_account, ledger, measured=True)
+    wrong = _wrong(lockout_account.password)
+    registered = [*lock.statuses, *(_login(api, clock, lockout_account.email, wrong).status
+                                    for _ in range(_PAST_THE_LOCK))]
+    ghost = _unknown_like(lockout_account.email)
+    unknown = [_login(api, clock, ghost, wrong).status for _ in registered]
+    observe("registered_email", registered)
+    observe("unknown_email", unknown)
+    expect(unknown == registered, what=f"{len(registered)} wrong passwords for each email",
+           expected="the same answers, in the same order, for an unknown email as for a registered one",
+           observed={"registered email": registered, "unknown email": unknown})
+
+
+# ---------------------------------------------------------------- LOCK-02
+@pytest.mark.clause("LOCK-02")
+def test_correct_password_while_locked(api: Api, clock: Clock, settings: Settings, lockout_account: Account,
+                                       ledger: Ledger) -> None:
+    _locked(api, clock, settings, lockout_account, ledger, measured=False)
+    answer = _login(api, clock, lockout_account.email, lockout_account.password)
+    _expect_locked(answer, "the correct password while the account is locked")
+    leaked = _issued_tokens(answer.response)
+    expect(not leaked, expected="a 423 answer carrying no token", observed={"tokens at": leaked})
+
+
+# ---------------------------------------------------------------- LOCK-03
+def _restart_note(api: Api, clock: Clock, settings: Settings, account: Account, last_try: float) -> str:
+    """Why the lock outlasted 30 minutes: logs in again 1800+skew s after the last attempt made
+    during the lock (test clock only); a 200 then means each attempt restarted the lock."""
+    if not clock.controllable:
+        return ("if the server restarts the lock on each attempt made during it, the attempt at "
+                "lock+1800-skew explains this")
+    advance_to(clock, last_try + _LOCK_SECONDS + settings.skew, "the last attempt+1800+skew")
+    if api.login(account.email, account.password).status_code == 200:
+        return ("the server restarted the 30-minute lock on the correct-password attempt made during it: "
+                f"the account logged in {_LOCK_SECONDS}+skew s after the last such attempt")
+    return f"still locked {_LOCK_SECONDS}+skew s after the last attempt too: the lock outlasts 30 minutes"
+
+
+@pytest.mark.clause("LOCK-03")
+def test_lock_lasts_thirty_minutes(api: Api, clock: Clock, settings: Settings, lockout_account: Account,
+                                   ledger: Ledger) -> None:
+    lock = _locked(api, clock, settings, lockout_account, ledger, measured=True)
+    advance_to(clock, lock.at + _LOCK_SECONDS - settings.skew, f"lock+{_LOCK_SECONDS}-skew")
+    _expect_locked(_login(api, clock, lockout_account.email, lockout_account.password),
+                   f"the correct password at lock+{_LOCK_SECONDS}-skew")
+    advance_to(clock, lock.at + _LOCK_SECONDS + settings.skew, f"lock+{_LOCK_SECONDS}+skew")
+    tried = clock.now()
+    after = api.login(lockout_account.email, lockout_account.password)
+    what = f"the correct password at lock+{_LOCK_SECONDS}+skew"
+    if after.status_code == 423:
+        expect(False, what=what, expected="status 200: the lock over",
+               observed=f"423; {_restart_note(api, clock, settings, lockout_account, tried)}")
+    expect_status(after, 200, what=what)
+
+
+# ---------------------------------------------------------------- LOCK-04
+@dataclass(frozen=True)
+class _Burst:
+    """The right password sent at once with wrong ones, the account one wrong password short of
+    its lock. Whichever is checked first decides: a wrong one locks the account (the right one then
+    answers 423), or the right one logs in and a server that resets its count on success answers
+    the next wrong ones 401 again. The right one logging in while no wrong one got a 401 means it
+    was let in through the lock, which only a server that never resets its count can also show,
+    when the right one happened to be checked first (one chance in _BURST_WRONG + 1)."""
+
+    right: int
+    wrong: tuple[int, ...]
+
+    @property
+    def kind(self) -> str:
+        if self.right == 429 or all(s == 429 for s in self.wrong):
+            return "void"  # the IP limit took the burst
+        if self.right != 200:
+            return "refused"
+        if 401 in self.wrong:
+            return "right first"  # checked before the lock, and the count reset: no verdict
+        return "let in" if 423 in self.wrong else "void"
+
+
+def _right_in_burst(api: Api, clock: Clock, account: Account, threshold: int) -> _Burst:
+    for attempt in range(1, threshold):
+        answer = _login(api, clock, account.email, _wrong(account.password))
+        if answer.status != 401:
+            raise Inconclusive(f"wrong password {attempt} of {threshold - 1} before the burst answered "
+                               f"{answer.status}, though a like account locked at attempt {threshold}",
+                               cause="prerequisite")
+    wrong = _wrong(account.password)
+    calls = [lambda: api.login(account.email, account.password)]
+    calls += [lambda: api.login(account.email, wrong)] * _BURST_WRONG
+    with api.rate_limited():
+        right, *others = api.parallel(calls)
+    return _Burst(right.status_code, tuple(sorted(r.status_code for r in others)))
+
+
+def _let_in(kinds: list[str]) -> bool:
+    """Decided: let in through the lock, on a server whose own answers show it resets its count
+    (a "right first" burst), or often enough that chance cannot explain it."""
+    let_in = kinds.count("let in")
+    return let_in >= _CONFIRMATIONS or (let_in > 0 and "right first" in kinds)
+
+
+def _right_password_during_lock(api: Api, clock: Clock, control: Control, threshold: int, observe: Observe,
+                                not_checked: NotChecked) -> None:
+    kinds: list[str] = []
+    for _ in range(_MAX_BURSTS):
+        clock.advance(_FRESH_WINDOW_SECONDS)
+        kinds.append(_right_in_burst(api, clock, control.create_user(), threshold).kind)
+        if kinds[-1] == "refused" or _let_in(kinds):
+            break
+    observe("right_password_bursts", kinds)
+    expect(not _let_in(kinds),
+           expected="the right password, sent at once with wrong ones to an account one wrong password short "
+                    f"of its lock, refused (423) once a wrong one locked the account (threshold {threshold})",
+           observed=f"it logged in while the burst's wrong passwords answered 423 and none 401, in "
+                    f"{kinds.count('let in')} of {len(kinds)} bursts: {threshold} wrong passwords or more had been "
+                    f"checked ({threshold - 1} before the burst and the one that locked the account), so the "
+                    "lock was checked before the password, not after")
+    if "refused" not in kinds:
+        not_checked("the right password during a lock",
+                    f"in none of {len(kinds)} bursts was it checked after the lock engaged ({', '.join(kinds)})")
+
+
+def _wrong_burst(api: Api, account: Account, size: int) -> list[int]:
+    wrong = _wrong(account.password)
+    with api.rate_limited():
+        return sorted(r.status_code for r in api.parallel([lambda: api.login(account.email, wrong)] * size))
+
+
+@pytest.mark.clause("LOCK-04")
+def test_concurrent_failures_respect_threshold(api: Api, clock: Clock, settings: Settings, control: Control,
+                                               ledger: Ledger, observe: Observe, not_checked: NotChecked) -> None:
+    threshold = _lock(api, clock, settings, control.create_user(), ledger).attempts
+    observe("threshold", threshold)
+    size = 2 * threshold
+    clock.advance(_FRESH_WINDOW_SECONDS)
+    statuses = _wrong_burst(api, control.create_user(), size)
+    failures = statuses.count(401)
+    observe("concurrent_401s", failures)
+    observe("evaluated_beyond_threshold", max(0, failures - (threshold - 1)))
+    expect(failures <= threshold - 1,
+           expected=f"at most {threshold - 1} of {size} concurrent wrong passwords answered 401 "
+                    f"(sequentially, on another account, the lock engaged at attempt {threshold})",
            observed={"statuses": statuses})
-    expect_status(_login(api, clock, email, password), 423,
-                  what="the correct password under the email as provisioned")
+    if statuses.count(429) > size - threshold:  # too few checked to cross the threshold
+        not_checked("the count under concurrency",
+                    f"the IP limit answered {statuses.count(429)} of the {size} wrong passwords")
+    _right_password_during_lock(api, clock, control, threshold, observe, not_checked)

@@ -73,7 +73,7 @@ class _Credentials:
             return None
         if not with_code:
             return {"pendingToken": pending}
-        return {"pendingToken": pending, "code": self.fixture("totp")(account.totp_secret)}
+        return {"pendingToken": pending, "code": self.fixture("totp")(account.totp_secret, fresh=False)}
 
     def fresh_session(self) -> Any:
         """A throwaway login of the plain account, or None without one."""

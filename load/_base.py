@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import gevent
 from locust.contrib.fasthttp import FastHttpUser
 
-from akol_conformance.client import Account, parse_jwt, totp_code
+from akol_conformance.client import TOTP_STEP, Account, parse_jwt, totp_code
 from akol_load._api import Reply, Validator, call, login_answer, token_pair
 from akol_load._context import LoadContext, context_of
 
@@ -55,6 +55,7 @@ class AkolUser(FastHttpUser):
         self.user_id = f"{self.akol.pool.share_label}#{next(self.akol.user_numbers)}"
         self._backoff = FIRST_BACKOFF_SECONDS
         self._lag_ms: float | None = None  # how late the current arrival started (open model)
+        self.last_totp_step = -1
         if self.akol.arrivals is not None:
             self.akol.arrivals.join(self)
             self.tasks = [AkolUser.serve_arrival]  # shadows the class's tasks for this user only
@@ -112,13 +113,24 @@ class AkolUser(FastHttpUser):
         if not reply.ok:
             return None
         if reply.data.get("requires2FA") is True and account.totp_secret is not None:
-            code = totp_code(account.totp_secret, self.akol.clock.now(self.base_url))
+            code = totp_code(account.totp_secret, self._unused_step_time())
             reply = self.call("POST", "/auth/verify-2fa", name="POST /auth/verify-2fa",
                               body={"pendingToken": reply.data["pendingToken"], "code": code},
                               validate=token_pair(email=account.email))
             if not reply.ok:
                 return None
         return Tokens.from_data(reply.data)
+
+    def _unused_step_time(self) -> float:
+        """Server time in a TOTP step this user has not used a code of, waiting (as a person would)
+        for the next step if need be: a server rightly refuses a reused code (RFC 6238 §5.2)."""
+        now = self.akol.clock.now(self.base_url)
+        if now // TOTP_STEP <= self.last_totp_step:
+            wait = (self.last_totp_step + 1) * TOTP_STEP - now + 1
+            time.sleep(wait)  # gevent-patched under Locust: only this user waits
+            now += wait
+        self.last_totp_step = int(now // TOTP_STEP)
+        return now
 
     def refresh(self, tokens: Tokens) -> tuple[Reply, Tokens | None]:
         """POST /auth/refresh with the newest refresh token; the new pair must differ from the old."""

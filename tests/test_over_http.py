@@ -58,7 +58,7 @@ def test_whole_suite_with_test_control(tmp_path: Path) -> None:
 def test_black_box_without_test_control(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps(SEED))
-    plain, _lockout, tfa = SEED["users"]
+    plain, _lockout, tfa, *_ = SEED["users"]
     env = {
         "AKOL_EMAIL": plain["email"], "AKOL_PASSWORD": plain["password"], "AKOL_PAT": plain["pats"][0],
         "AKOL_2FA_EMAIL": tfa["email"], "AKOL_2FA_PASSWORD": tfa["password"],

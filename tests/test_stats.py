@@ -1,39 +1,49 @@
-"""conformance._stats: the Mann–Whitney U test and Hodges–Lehmann shift LOGIN-05 relies on."""
+"""The paired Hodges–Lehmann shift and its signed-rank confidence interval (LOGIN-05)."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
-from akol_conformance._probes.stats import hodges_lehmann, mann_whitney_u
+from akol_conformance._probes.stats import paired_shift
 
 
-def test_separated_samples_match_the_textbook_value() -> None:
-    # scipy.stats.mannwhitneyu(range(1, 11), range(11, 21), method="asymptotic") -> U 0, p 1.8267e-4
-    result = mann_whitney_u(list(range(1, 11)), list(range(11, 21)))
-    assert result.u == 0
-    assert math.isclose(result.p, 1.8267e-4, rel_tol=1e-3)
-    assert result.z < 0
+def test_interval_matches_the_textbook_bounds() -> None:
+    # n = 10, 95 %: k = floor(27.5 - 1.96 * sqrt(10 * 11 * 21 / 24)) = 8, so the 8th smallest
+    # and the 8th largest of the 55 Walsh averages of 1..10: 3 and 8 around the median 5.5.
+    shift = paired_shift([float(d) for d in range(1, 11)], 0.95)
+    assert (shift.low, shift.estimate, shift.high) == (3.0, 5.5, 8.0)
 
 
-def test_swapping_the_samples_mirrors_u_and_keeps_p() -> None:
-    first = [1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0, 5.0, 9.0, 10.0]
-    second = [2.0, 3.0, 3.0, 4.0, 6.0, 7.0, 8.0, 8.0, 9.0, 11.0]
-    forward, backward = mann_whitney_u(first, second), mann_whitney_u(second, first)
-    assert forward.u + backward.u == len(first) * len(second)
-    assert math.isclose(forward.p, backward.p)
-    assert math.isclose(forward.z, -backward.z)
+def test_a_constant_difference_is_recovered_exactly() -> None:
+    shift = paired_shift([0.0009] * 12, 0.99)
+    assert math.isclose(shift.estimate, 0.0009) and math.isclose(shift.low, 0.0009)
+    assert math.isclose(shift.high, 0.0009)
 
 
-def test_identical_values_show_no_difference() -> None:
-    assert mann_whitney_u([5.0] * 10, [5.0] * 10).p == 1.0
+def test_load_shared_by_a_pair_cancels_out() -> None:
+    # Each pair shares a large random delay; the difference within it is 1 plus small noise.
+    rng = random.Random(3)
+    delays = [rng.expovariate(1 / 20) for _ in range(60)]
+    differences = [(d + 1 + rng.gauss(0, 0.2)) - d for d in delays]
+    shift = paired_shift(differences, 0.99)
+    assert shift.low < 1.0 < shift.high and shift.high - shift.low < 0.3
+    assert shift.excludes(0.0) and not shift.excludes(1.0)
 
 
-def test_too_few_values_are_refused() -> None:
+def test_interval_narrows_as_pairs_accumulate_and_covers_the_truth() -> None:
+    rng = random.Random(7)
+    widths = []
+    for n in (12, 48, 192):
+        shift = paired_shift([rng.gauss(1.0, 1.0) for _ in range(n)], 0.99)
+        assert shift.low < 1.0 < shift.high
+        widths.append(shift.high - shift.low)
+    assert widths[0] > widths[1] > widths[2]
+
+
+def test_too_few_pairs_or_an_odd_confidence_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 8"):
-        mann_whitney_u([1.0] * 7, [2.0] * 10)
-
-
-def test_hodges_lehmann_recovers_a_constant_shift() -> None:
-    base = [0.0021, 0.0025, 0.0019, 0.0030, 0.0022, 0.0024, 0.0027, 0.0020]
-    assert math.isclose(hodges_lehmann([v + 0.0009 for v in base], base), 0.0009, abs_tol=1e-12)
+        paired_shift([1.0] * 7, 0.95)
+    with pytest.raises(ValueError, match="confidence"):
+        paired_shift([1.0] * 8, 1.5)

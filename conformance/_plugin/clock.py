@@ -10,6 +10,8 @@ from akol_conformance.client import Control
 
 # LOCK-03 needs lock+1800+skew: the longest real wait any clause asks for, with slack.
 REAL_TIME_BUDGET = 31 * 60 + 60
+# The longest real wait a check may take without --real-time (2FA-06's back-off, a TOTP step).
+MAX_SHORT_WAIT = 60.0
 NEEDS_CLOCK = "needs the test clock (/__test__/) or --real-time"
 
 
@@ -37,6 +39,16 @@ class Clock:
             return time.time()
         server, at = self._api.log.last_date
         return server + (time.monotonic() - at)
+
+    def wait_short(self, seconds: float) -> float:
+        """Let a short time pass, at most MAX_SHORT_WAIT: the test clock, else a real sleep even
+        without --real-time (a wait a check needs to stay honest: the next TOTP step, a back-off)."""
+        if not 0 < seconds <= MAX_SHORT_WAIT:
+            raise ValueError(f"clock.wait_short({seconds}): between 0 and {MAX_SHORT_WAIT:g} s")
+        if self._control is not None:
+            return self._control.advance(seconds)
+        time.sleep(seconds)
+        return self.now()
 
     def advance(self, seconds: float) -> float:
         """Let ``seconds`` pass on the server; returns the new server time."""

@@ -1,6 +1,7 @@
 """The fixtures clause tests use (docs/ARCHITECTURE.md §2); conftest.py re-exports them."""
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,9 +13,12 @@ from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.options import (
     FOREIGN_TOKEN_VAR,
     FOREIGN_VARS,
+    LOCKOUT2_VARS,
     LOCKOUT_VARS,
+    LONG_PASSWORD_VARS,
     PAT_VAR,
     PLAIN_VARS,
+    TFA2_VARS,
     TFA_VARS,
     Settings,
 )
@@ -22,11 +26,27 @@ from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expec
 from akol_conformance._plugin.run import Run, ServerErrors, get_run
 from akol_conformance._plugin.target import Target
 from akol_conformance.check import ACCESS_TTL
-from akol_conformance.client import Account, Control, ForeignToken, Pat, Session, parse_jwt, totp_code
+from akol_conformance.client import (
+    TOTP_STEP,
+    Account,
+    Control,
+    ControlError,
+    ForeignToken,
+    Pat,
+    Session,
+    parse_jwt,
+    totp_code,
+)
 
 LOGS_KEY = pytest.StashKey[list[ExchangeLog]]()
 OBSERVED_KEY = pytest.StashKey[dict[str, Any]]()
 NOT_CHECKED_KEY = pytest.StashKey[list[str]]()
+# The last TOTP step of each secret the run handed out a code of: a server may refuse a code
+# used before (RFC 6238 §5.2), so a later valid code comes from a later step.
+TOTP_STEPS_KEY = pytest.StashKey[dict[str, int]]()
+# Past the step boundary by the Date header's 1-s resolution, and a margin.
+_STEP_MARGIN = 2.0
+LONG_PASSWORD_CHARS = 100
 
 NO_CONTROL = "target has no /__test__/ test-control protocol (GET /__test__/clock did not answer 200)"
 # A cached session is used only while it has this much life left.
@@ -145,11 +165,25 @@ def clock(akol_run: Run, api: Api) -> Clock:
 
 
 @pytest.fixture
-def totp(akol_run: Run, clock: Clock) -> Callable[..., str]:
-    def code(secret: str, at: float | None = None) -> str:
-        """The 6-digit RFC 6238 code for ``secret`` at server time ``at`` (default: now)."""
+def totp(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -> Callable[..., str]:
+    used = request.config.stash.setdefault(TOTP_STEPS_KEY, {})
+    # Secrets of AKOL_* accounts outlive the run: a run just before may have used this step's code.
+    shared = {akol_run.settings.credential(names[2]) for names in (TFA_VARS, TFA2_VARS)}
+
+    def code(secret: str, at: float | None = None, *, fresh: bool = True) -> str:
+        """``at=None``: a code to present as valid now, of a step no earlier code of this run for
+        ``secret`` came from (it waits for the next step if needed, at most one step), or with
+        ``fresh=False`` the current one even if used (for a body that need not be accepted).
+        ``at=T``: the 6-digit RFC 6238 code at server time T, nothing recorded."""
         akol_run.redactor.add(secret)
-        return totp_code(secret, clock.now() if at is None else at)
+        if at is not None:
+            return totp_code(secret, at)
+        now = clock.now()
+        last = used.get(secret, int(now // TOTP_STEP) if secret in shared else None)
+        if fresh and last is not None and now // TOTP_STEP <= last:
+            now = clock.wait_short((last + 1) * TOTP_STEP - now + _STEP_MARGIN)
+        used[secret] = int(now // TOTP_STEP)
+        return totp_code(secret, now)
 
     return code
 
@@ -174,11 +208,56 @@ def lockout_account(akol_run: Run, api: Api) -> Account:
 
 
 @pytest.fixture
+def lockout2_account(akol_run: Run, api: Api) -> Account | None:
+    """A second sacrificial account, so LOCK-05 locks its own (fresh via control, AKOL_LOCKOUT2_*),
+    or None: LOCK-05 then takes the lockout account before the other lockout checks lock it."""
+    reason = destructive_skip_reason(akol_run.settings)
+    if reason:
+        pytest.skip(reason)
+    control = akol_run.control(api.http)
+    if control is not None:
+        return control.create_user()
+    if all(akol_run.settings.credential(n) for n in LOCKOUT2_VARS):
+        return from_env(akol_run.settings, LOCKOUT2_VARS, "a second sacrificial account")
+    return None
+
+
+@pytest.fixture
 def tfa_account(akol_run: Run, api: Api) -> Account:
     control = akol_run.control(api.http)
     if control is not None:
         return control.create_user(two_factor=True)
     return from_env(akol_run.settings, TFA_VARS, "a 2FA account and its TOTP secret")
+
+
+@pytest.fixture
+def spare_tfa_account(akol_run: Run, api: Api) -> Account:
+    """A 2FA account the run may exhaust: 2FA-06..08 spend wrong codes on it, which a server
+    rightly answers by refusing its codes for a while (2FA-08)."""
+    control = akol_run.control(api.http)
+    if control is not None:
+        return control.create_user(two_factor=True)
+    return from_env(akol_run.settings, TFA2_VARS, "a second 2FA account the run may exhaust (its wrong "
+                                                  "codes may lock its codes for a while)")
+
+
+@pytest.fixture
+def long_password_account(akol_run: Run, api: Api) -> Account:
+    """An account whose password is longer than 72 bytes (LOGIN-07): chosen via test control, or
+    AKOL_LONG_PASSWORD_*."""
+    control = akol_run.control(api.http)
+    if control is None:
+        return from_env(akol_run.settings, LONG_PASSWORD_VARS, "an account with a password longer than 72 bytes")
+    chosen = secrets.token_urlsafe(LONG_PASSWORD_CHARS)[:LONG_PASSWORD_CHARS]
+    try:
+        account = control.create_user(password=chosen)
+    except ControlError as exc:
+        pytest.skip(f"needs an account with a password longer than 72 bytes, but {exc} for a "
+                    f"{LONG_PASSWORD_CHARS}-character password")
+    if account.password != chosen:
+        pytest.skip("needs an account with a password longer than 72 bytes, but the target's test control "
+                    "ignored the chosen one (POST /__test__/users without the optional password field)")
+    return account
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import httpx
 
 from akol_conformance._plugin.api import Api
 from akol_conformance._plugin.clock import Clock
+from akol_conformance._plugin.outcomes import Inconclusive
 from akol_conformance.client import retry_after_seconds
 
-__all__ = ["Burst", "UnknownEmails", "let_pass", "past_limit", "trip", "wait_out"]
+__all__ = ["Answer", "Burst", "UnknownEmails", "let_pass", "past_ip_limit", "past_limit", "trip", "wait_out"]
 
 # Without a test clock, the longest real wait for one Retry-After (the client's own bound too).
 MAX_REAL_WAIT = 120.0
@@ -83,3 +84,37 @@ def let_pass(limited: httpx.Response, clock: Clock) -> bool:
     else:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer; ``own_429``: a 429 only this request's account got (the same kind of request
+    for another account from this client got through, and this one was refused again)."""
+
+    response: httpx.Response
+    own_429: bool = False
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+
+def past_ip_limit(api: Api, clock: Clock, call: Callable[[], httpx.Response],
+                  other: Callable[[], httpx.Response], tries: int = 3) -> Answer:
+    """``call()`` with its 429 told apart from the IP limit's: ``other()`` is the same kind of
+    request for another (unknown) account. If it gets through, the 429 is the account's own (a
+    lock or a throttle answering 429); if not, the IP limit is waited out by *its* Retry-After
+    (never the account's, which may be a lock's 1800 s and end the lock) and ``call()`` tried
+    again. Inconclusive (cause rate-limit) when the IP limit outlasts ``tries`` waits."""
+    with api.rate_limited():
+        for _ in range(tries):
+            response = call()
+            if response.status_code != 429:
+                return Answer(response)
+            if other().status_code != 429:
+                again = call()
+                return Answer(again, own_429=again.status_code == 429)
+            past_limit(other, clock)
+    raise Inconclusive(f"the IP limit kept answering 429 after {tries} waits for its Retry-After: allow this "
+                       "client more requests, or use a target with the test clock (/__test__/)",
+                       cause="rate-limit")

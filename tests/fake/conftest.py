@@ -35,14 +35,16 @@ class Fake:
     def service(self) -> Any:
         return self.app.state.service
 
-    def together(self, n: int, path: str, body: dict[str, Any]) -> list[int]:
-        """Statuses of `n` POSTs of `body` to `path`, released at once from n threads and clients."""
+    def together(self, n: int, path: str, body: dict[str, Any] | list[dict[str, Any]]) -> list[int]:
+        """Statuses of `n` POSTs to `path` released at once from n threads and clients: of `body`,
+        or of the i-th of a list of n bodies."""
+        bodies = body if isinstance(body, list) else [body] * n
         barrier = threading.Barrier(n)
         clients = [self.client() for _ in range(n)]
 
         def call(i: int) -> int:
             barrier.wait(timeout=10)
-            return int(clients[i].post(f"{API}{path}", json=body).status_code)
+            return int(clients[i].post(f"{API}{path}", json=bodies[i]).status_code)
 
         with ThreadPoolExecutor(n) as pool:
             return list(pool.map(call, range(n)))

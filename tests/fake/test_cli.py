@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx

@@ -1,8 +1,10 @@
-"""LOCK-01..05: consecutive wrong passwords lock the account for 30 minutes, race-free."""
+"""LOCK-01..06: consecutive wrong passwords lock the account for 30 minutes, race-free, and an
+unknown email locks the same way."""
 from __future__ import annotations
 
 from typing import Any
 
+from akol_fake import AuthService, Policy
 from tests.fake.conftest import API, Fake
 
 
@@ -69,3 +71,39 @@ def test_lockout_of_one_account_leaves_others_alone(fake: Fake, user: dict[str, 
     other = fake.user()
     _lock(fake, user)
     assert _attempt(fake, other["email"], other["password"]).status_code == 200
+
+
+def test_an_unknown_email_locks_like_an_account(fake: Fake, user: dict[str, Any]) -> None:
+    unknown = "nobody-here@akol.test"
+    registered = [_attempt(fake, user["email"], "wrong").status_code for _ in range(7)]
+    ghost = [_attempt(fake, unknown, "wrong").status_code for _ in range(7)]
+    assert registered == ghost == [401, 401, 401, 401, 423, 423, 423]
+    locked = _attempt(fake, unknown.upper(), "wrong")
+    assert locked.json()["error"]["code"] == "account_locked"
+
+
+def test_an_unknown_email_lock_ends_after_1800_seconds(fake: Fake) -> None:
+    for _ in range(5):
+        _attempt(fake, "ghost@akol.test", "wrong")
+    fake.advance(1801)
+    assert _attempt(fake, "ghost@akol.test", "wrong").status_code == 401
+
+
+def test_unknown_email_counters_are_bounded() -> None:
+    class Small(AuthService):
+        unknown_counter_cap = 3
+
+    service = Small(Policy(hash_iterations=1000))
+    first = service.unknown_email_counter("first@akol.test")
+    for n in range(5):
+        service.unknown_email_counter(f"other-{n}@akol.test")
+    assert len(service.store.unknown_emails) == 3
+    assert service.unknown_email_counter("first@akol.test") is not first  # evicted, counts afresh
+
+
+def test_ended_unknown_email_locks_are_purged(fake: Fake) -> None:
+    for _ in range(5):
+        _attempt(fake, "ghost@akol.test", "wrong")
+    assert fake.service.store.unknown_emails
+    fake.service.store.purge(fake.service.clock.now() + 1801, fake.service.policy.rate_window)
+    assert not fake.service.store.unknown_emails

@@ -84,3 +84,11 @@ def test_each_login_issues_distinct_tokens(fake: Fake, user: dict[str, Any]) -> 
     first, second = fake.login(user), fake.login(user)
     assert first["token"] != second["token"]
     assert first["refreshToken"] != second["refreshToken"]
+
+
+def test_the_whole_password_is_checked_past_72_bytes(fake: Fake) -> None:
+    password = "é" * 40 + "tail-of-the-password"  # 100 bytes; byte 72 falls inside the é run
+    account = fake.user(password=password)
+    assert _login(fake, account["email"], password).status_code == 200
+    for variant in (password[:36] + "x" * 24, password[:-1] + "X"):
+        assert _login(fake, account["email"], variant).status_code == 401

@@ -91,3 +91,18 @@ def test_test_control_can_be_switched_off() -> None:
                          ("POST", "/__test__/users"), ("GET", "/__test__/whoami")):
         assert fake.client().request(method, path).status_code == 404
     assert fake.client().get(f"{API}/agents").status_code == 401
+
+
+def test_users_take_a_chosen_password(fake: Fake) -> None:
+    chosen = "a chosen password, " + "x" * 100
+    account = fake.user(password=chosen)
+    assert account["password"] == chosen
+    assert fake.login(account)["user"]["id"] == account["id"]
+    assert fake.user(password=None)["password"]  # null: a random one
+
+
+@pytest.mark.parametrize("password", ["", 42, ["x"], "x" * 1025])
+def test_unusable_chosen_passwords_answer_400(fake: Fake, password: object) -> None:
+    response = fake.client().post("/__test__/users", json={"password": password})
+    assert response.status_code == 400
+    assert "'password'" in response.json()["error"]["message"]

@@ -8,7 +8,6 @@ import pytest
 
 from akol_conformance.client import Account
 from akol_load._api import THROTTLED_SUFFIX, login_answer, throttled_name, token_pair
-from akol_load._options import LoadSettings
 from akol_load._pool import AccountPool, AccountsError, account_key, partition, read_accounts_csv, read_pats
 
 

@@ -1,6 +1,7 @@
 """LOGIN mutants: POST /auth/login's answers, each broken once."""
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,6 +39,19 @@ class _UnknownEmailSkipsHashing(AuthService):
         if user is None:
             return False
         return super().verify_password(user, password)
+
+
+def _truncating(limit: int, description: str) -> type[AuthService]:
+    """Hashes only the first `limit` bytes of a password, at creation and at login alike."""
+
+    class Truncating(AuthService):
+        __doc__ = description
+
+        def hash_password(self, password: str, salt: bytes) -> bytes:
+            data = password.encode("utf-8", "surrogatepass")[:limit]
+            return hashlib.pbkdf2_hmac("sha256", data, salt, self.policy.hash_iterations)
+
+    return Truncating
 
 
 def _login_editor(edit: Editor) -> Callable[[ASGIApp], ASGIApp]:
@@ -145,6 +159,38 @@ def _wrong_content_type(content_type: str, body: bytes) -> bool:
     return bool(body.strip()) and not _is_json(content_type)
 
 
+def _deeply_nested(content_type: str, body: bytes) -> bool:
+    return body.count(b"[") > 1000
+
+
+def _drops_next_login_after_500(app: ASGIApp) -> ASGIApp:
+    """After a login answered 5xx, the next login's connection is cut mid-answer (the worker died)."""
+    crashed = False
+
+    async def wrapped(scope: Scope, receive: Callable[[], Awaitable[Message]],
+                      send: Callable[[Message], Awaitable[None]]) -> None:
+        nonlocal crashed
+        if scope["type"] != "http" or not str(scope.get("path", "")).endswith("/auth/login"):
+            await app(scope, receive, send)
+            return
+        if crashed:
+            crashed = False
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise RuntimeError("mutant: the worker that answered 500 is gone; the connection drops")
+
+        async def watch(message: Message) -> None:
+            nonlocal crashed
+            if message["type"] == "http.response.start" and message["status"] >= 500:
+                crashed = True
+            await send(message)
+
+        await app(scope, receive, watch)
+
+    wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
+    return wrapped
+
+
 def _drop_cache_control(scope: Scope, answer: Answer) -> None:
     answer.drop_header("Cache-Control")
     answer.drop_header("Pragma")
@@ -197,6 +243,9 @@ MUTANTS: list[Mutant] = [
            wrap=_crash_on_login_body(_huge)),
     Mutant("login-500-on-wrong-content-type", "LOGIN-04", "a non-JSON Content-Type answers 500, not 415",
            wrap=_crash_on_login_body(_wrong_content_type)),
+    Mutant("login-500-then-drops-connection", "LOGIN-04",
+           "deeply nested JSON answers 500, and the login after it loses its connection mid-answer",
+           wrap=lambda app: _drops_next_login_after_500(_crash_on_login_body(_deeply_nested)(app)), http=True),
     Mutant("unknown-email-skips-hashing", "LOGIN-05",
            "an unknown email returns before hashing the password: measurably faster",
            service=_UnknownEmailSkipsHashing),
@@ -209,4 +258,13 @@ MUTANTS: list[Mutant] = [
     Mutant("token-answers-no-cache", "LOGIN-06",
            "token answers say Cache-Control: no-cache, private (storable, revalidated) instead of no-store",
            wrap=rewriting(_no_cache_instead_of_no_store)),
+    Mutant("password-cut-at-72-bytes", "LOGIN-07",
+           "only the first 72 bytes of a password count (bcrypt's silent truncation)",
+           service=_truncating(72, "bcrypt: bytes past the 72nd are ignored"), http=True),
+    Mutant("password-cut-at-64-bytes", "LOGIN-07",
+           "only the first 64 bytes of a password count (a pre-hash cut short of bcrypt's limit)",
+           service=_truncating(64, "a 64-byte buffer: bytes past the 64th are ignored")),
+    Mutant("password-cut-at-96-bytes", "LOGIN-07",
+           "only the first 96 bytes count: past bcrypt's 72, so a check of the 72-byte prefix alone passes it",
+           service=_truncating(96, "a 96-byte buffer: bytes past the 96th are ignored")),
 ]

@@ -1,12 +1,15 @@
 """2FA mutants: the two-factor login, each broken once."""
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from akol_fake import AuthService, _totp
 from akol_fake._service import IssuedSession, Principal
+from akol_fake._store import Pending, User
 from tests.mutants._asgi import on_path, rewrite_responses
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import edit_data
@@ -86,6 +89,69 @@ class _PendingReusable(AuthService):
         return session
 
 
+class _BackOffThenAlive(AuthService):
+    """After max_2fa_failures wrong codes the pendingToken is refused for 30 s, then takes codes again."""
+
+    def pending_usable(self, state: Pending) -> bool:
+        if state.failures >= self.policy.max_2fa_failures and self.clock.now() - state.last_failure_at >= 30:
+            state.failures = 0
+        return super().pending_usable(state)
+
+
+class _RacyWrongCodeCount(AuthService):
+    """The pendingToken's wrong-code count is read before a slow check and written after, unlocked:
+    codes sent at once are all checked."""
+
+    def pending_lock(self) -> AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def totp_ok(self, secret: str, code: str) -> bool:
+        time.sleep(0.05)
+        return super().totp_ok(secret, code)
+
+
+class _CodesReusable(AuthService):
+    """No replay guard: a valid code works on every pendingToken until its step passes."""
+
+    def claim_code(self, user: User, code: str) -> bool:
+        return True
+
+
+class _RacyReplayGuard(AuthService):
+    """The replay guard reads, checks, then writes, unlocked: refuses a code used before, but not
+    the same code sent on several pendingTokens at once."""
+
+    def pending_lock(self) -> AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def claim_code(self, user: User, code: str) -> bool:
+        used = dict(user.used_codes)
+        time.sleep(0.1)  # e.g. a round trip to the store the used codes live in
+        if code in used:
+            return False
+        user.used_codes = {**user.used_codes, code: self.clock.now() + 90}
+        return True
+
+
+class _ReplayGuardForgetsAtStepEnd(AuthService):
+    """Remembers a used code only until its step ends, though the +-1-step window keeps it valid longer."""
+
+    def claim_code(self, user: User, code: str) -> bool:
+        now = self.clock.now()
+        accepted = super().claim_code(user, code)
+        if accepted:
+            user.used_codes[code] = now - now % _totp.STEP + _totp.STEP
+        return accepted
+
+
+class _AccountCountResetsOnLogin(AuthService):
+    """The account's wrong-code count starts over with each password login (each new pendingToken)."""
+
+    def issue_pending(self, user: User) -> str:
+        user.code_failures = 0
+        return super().issue_pending(user)
+
+
 MUTANTS: list[Mutant] = [
     Mutant("2fa-login-issues-session", "2FA-01",
            "login of a 2FA account also returns token and refreshToken beside requires2FA",
@@ -112,4 +178,26 @@ MUTANTS: list[Mutant] = [
     Mutant("2fa-eleven-wrong-codes", "2FA-06",
            "the pendingToken dies only after the 11th wrong code (off by one past 10)",
            policy={"max_2fa_failures": 11}),
+    Mutant("2fa-back-off-then-alive", "2FA-06",
+           "after the wrong codes the pendingToken is refused for 30 s, then the right code logs in",
+           service=_BackOffThenAlive),
+    Mutant("2fa-racy-wrong-code-count", "2FA-06",
+           "wrong codes sent at once on one pendingToken are all checked (the count is read, then written)",
+           service=_RacyWrongCodeCount),
+    Mutant("2fa-code-reusable", "2FA-07", "no replay guard: one code logs in on every pendingToken",
+           service=_CodesReusable, http=True),
+    Mutant("2fa-replay-guard-racy", "2FA-07",
+           "a used code is refused afterwards, but the same code sent on several pendingTokens at once logs in "
+           "more than once", service=_RacyReplayGuard),
+    Mutant("2fa-replay-guard-forgets-at-step-end", "2FA-07",
+           "a used code is forgotten when its step ends, though the one-step drift window still accepts it",
+           service=_ReplayGuardForgetsAtStepEnd),
+    Mutant("2fa-no-account-limit", "2FA-08", "wrong codes are limited per pendingToken only, never per account",
+           policy={"max_2fa_account_failures": 10**6}),
+    Mutant("2fa-account-count-resets-on-login", "2FA-08",
+           "the account's wrong-code count starts over with each login, so fresh pendingTokens never reach it",
+           service=_AccountCountResetsOnLogin),
+    Mutant("2fa-account-limit-21", "2FA-08",
+           "the account's codes are refused only after 21 wrong ones (off by one past 20)",
+           policy={"max_2fa_account_failures": 21}),
 ]

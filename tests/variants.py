@@ -1,0 +1,90 @@
+"""Conforming variants: the fake changed in ways the page and the clauses allow, as popular
+libraries do. Each must pass the LOGIN, LOCK and 2FA families clean (no clause failed or
+inconclusive): a check that fails one of them judges an implementation choice, not the clause.
+
+``app_factory`` builds the variant named by ``AKOL_VARIANT`` (``--app-factory tests.variants:app_factory``).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+
+from akol_fake import AuthService, _totp
+from akol_fake import _errors as err
+from akol_fake._errors import Denied
+from akol_fake._store import User
+from tests.mutants._asgi import Answer, Scope, rewriting
+from tests.mutants._base import ASGIApp, Mutant
+
+FAMILIES = ("LOGIN", "LOCK", "2FA")
+
+
+class _StepReplayGuard(AuthService):
+    """django-otp's guard: a code must come from a later step than the last one accepted, so even a
+    fresh code of an earlier step (inside the drift window) is refused."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._last_steps: dict[str, int] = {}
+        self._steps_lock = threading.Lock()
+
+    def claim_code(self, user: User, code: str) -> bool:
+        step = _totp.matching_step(user.totp_secret or "", code, self.clock.now(), window=1)
+        with self._steps_lock:
+            if step is None or step <= self._last_steps.get(user.id, -1):
+                return False
+            self._last_steps[user.id] = step
+            return True
+
+
+class _CurrentStepOnly(AuthService):
+    """No drift window: only the code of the server's current step."""
+
+    def totp_ok(self, secret: str, code: str) -> bool:
+        return _totp.matching_step(secret, code, self.clock.now(), window=0) is not None
+
+
+class _CountKeptOnSuccess(AuthService):
+    """django-axes' default: a right password logs in but does not reset the failure count."""
+
+    def record_success(self, user: User) -> bool:
+        with self.account_lock(user):
+            return not (user.locked_until is not None and user.locked_until > self.clock.now())
+
+
+class _ThrottleAnswers401(AuthService):
+    """The account's code lock answers like a wrong code (401), not 429."""
+
+    def codes_throttled(self, user: User) -> int | None:
+        if super().codes_throttled(user) is not None:
+            raise Denied(401, "invalid_code", err.INVALID_CODE, token_presented=True)
+        return None
+
+
+def _lock_with_retry_after(scope: Scope, answer: Answer) -> None:
+    if answer.status == 423:
+        answer.headers.append((b"retry-after", b"1800"))
+
+
+VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
+    Mutant("totp-guard-by-step", "2FA-07", "refuses any code not from a later step than the last one accepted",
+           service=_StepReplayGuard),
+    Mutant("totp-current-step-only", "2FA-02", "accepts only the current step's code (no drift window)",
+           service=_CurrentStepOnly),
+    Mutant("lock-count-kept-on-success", "LOCK-04", "a right password does not reset the failure count",
+           service=_CountKeptOnSuccess),
+    Mutant("code-lock-answers-401", "2FA-08", "the account's code lock answers 401 like a wrong code",
+           service=_ThrottleAnswers401),
+    Mutant("lock-says-retry-after", "LOCK-01", "a locked login answers 423 with Retry-After: 1800",
+           wrap=rewriting(_lock_with_retry_after, "/auth/login")),
+    Mutant("ip-limit-10-a-minute", "RATE-01", "the IP login limit is 10 a minute, not 20",
+           policy={"rate_limit": 10}),
+)}
+
+
+def app_factory(env: str | None = None) -> ASGIApp:
+    name = os.environ.get("AKOL_VARIANT", "")
+    if name not in VARIANTS:
+        raise LookupError(f"AKOL_VARIANT={name!r} names no variant; known: {', '.join(sorted(VARIANTS))}")
+    return VARIANTS[name].build(env)
