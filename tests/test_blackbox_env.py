@@ -14,7 +14,7 @@ import jwt
 
 from tests.test_over_http import SEED, _tail, akol_fake, run_suite
 
-PLAIN, _LOCKOUT, TFA = SEED["users"]
+PLAIN, _LOCKOUT, TFA, *_ = SEED["users"]
 FOREIGN_USER = {"email": "foreign@example.test", "password": "foreign-password-1", "role": "USER",
                 "plan": "STARTER", "totpSecret": None, "pats": []}
 PLAIN_ENV = {"AKOL_EMAIL": PLAIN["email"], "AKOL_PASSWORD": PLAIN["password"], "AKOL_PAT": PLAIN["pats"][0],
