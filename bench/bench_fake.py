@@ -1,6 +1,7 @@
 """Throughput and latency of the served reference fake: GET /agents and POST /auth/refresh.
 
     .venv/bin/python bench/bench_fake.py [--duration 10] [--connections 32] [--chains 32] [--httpx]
+    .venv/bin/python bench/bench_fake.py --compare [--rounds 3]
 
 Starts `akol-fake --port 0` (low hash cost, rate limit out of the way), then drives
 GET /api/v1/agents and POST /auth/refresh for a fixed duration with wrk (if on PATH; else,
@@ -9,6 +10,10 @@ each request using the newest refresh token of its chain (wrk: one connection pe
 one chain, a Lua script carries the token). Prints requests/second, p50/p95 latency and the
 server's CPU time per request. Client and server share this machine's cores: req/s and
 latency are for the pair; server CPU/request is the fake's own cost.
+
+--compare (wrk only) also serves bench/_plain_app.py, a straightforward starlette + PyJWT
+implementation, the same way, alternates fake and plain measurements for --rounds rounds and
+prints the medians side by side with the fake/plain ratio.
 """
 from __future__ import annotations
 
@@ -113,6 +118,13 @@ def served(hash_iterations: int) -> Iterator[tuple[str, int]]:
         yield fake.url, fake.pid
 
 
+@contextmanager
+def served_plain(hash_iterations: int) -> Iterator[tuple[str, int]]:
+    plain = [sys.executable, str(Path(__file__).with_name("_plain_app.py"))]
+    with spawn("--hash-iterations", str(hash_iterations), command=plain) as app:
+        yield app.url, app.pid
+
+
 def new_session(url: str) -> tuple[str, str, dict[str, str]]:
     """(access token, refresh token, account) of a fresh test-control account."""
     with httpx.Client(base_url=url, timeout=10) as client:
@@ -203,6 +215,30 @@ def bench_refresh(url: str, chains: int, seconds: float) -> Figures:
     return samples.figures(f"POST /auth/refresh (httpx asyncio, {chains} chains)", seconds)
 
 
+def compare(args: argparse.Namespace) -> None:
+    """Fake and plain app, measured alternately; the medians of each side and their ratio."""
+    with served(args.hash_iterations) as fake, served_plain(args.hash_iterations) as plain:
+        print(f"fake at {fake[0]}, plain at {plain[0]}; {args.rounds} rounds of {args.duration:g} s; "
+              f"{os.cpu_count()} CPUs shared by client and servers", flush=True)
+        benches = {"GET /agents": lambda url: bench_agents_wrk(url, args.connections, args.duration),
+                   "POST /auth/refresh": lambda url: bench_refresh_wrk(url, args.chains, args.duration)}
+        runs: dict[tuple[str, str], list[Figures]] = {}
+        for _ in range(args.rounds):
+            for what, bench in benches.items():
+                for side, (url, pid) in (("fake", fake), ("plain", plain)):
+                    figures = measured(pid, lambda: bench(url))
+                    figures.name = f"{side} {figures.name}"
+                    print(figures.line(), flush=True)
+                    runs.setdefault((what, side), []).append(figures)
+    print(f"\nmedians of {args.rounds}     fake req/s  p95 ms   plain req/s  p95 ms   fake/plain")
+    for what in benches:
+        rate = {side: statistics.median(f.requests / f.seconds for f in runs[what, side])
+                for side in ("fake", "plain")}
+        p95 = {side: statistics.median(f.p95_ms for f in runs[what, side]) for side in ("fake", "plain")}
+        print(f"{what:<20} {rate['fake']:12.1f} {p95['fake']:7.2f} {rate['plain']:13.1f} "
+              f"{p95['plain']:7.2f}   {rate['fake'] / rate['plain']:9.2f}x", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
@@ -212,7 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--httpx", action="store_true",
                         help="also measure with the asyncio httpx generator (client-bound: "
                              "one Python process drives all connections)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also serve bench/_plain_app.py and compare (wrk, alternating runs)")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare: runs per side and endpoint")
     args = parser.parse_args(argv)
+    if args.compare:
+        if not shutil.which("wrk"):
+            raise SystemExit("--compare needs wrk on PATH (apt-get install wrk)")
+        compare(args)
+        return 0
     with served(args.hash_iterations) as (url, pid):
         print(f"fake at {url}; {args.duration:g} s per measurement; {os.cpu_count()} CPUs "
               "shared by client and server", flush=True)
