@@ -13,7 +13,7 @@ latency are for the pair; server CPU/request is the fake's own cost.
 
 --compare (wrk only) also serves bench/_plain_app.py, a straightforward starlette + PyJWT
 implementation, the same way, alternates fake and plain measurements for --rounds rounds and
-prints the medians side by side with the fake/plain ratio.
+prints the medians side by side with the fake/plain ratio (the median of each round's ratio).
 """
 from __future__ import annotations
 
@@ -230,13 +230,17 @@ def compare(args: argparse.Namespace) -> None:
                     figures.name = f"{side} {figures.name}"
                     print(figures.line(), flush=True)
                     runs.setdefault((what, side), []).append(figures)
+    # The ratio is the median of each round's own ratio: the two runs of a round are adjacent,
+    # so load from other processes on the machine cancels out best there.
     print(f"\nmedians of {args.rounds}     fake req/s  p95 ms   plain req/s  p95 ms   fake/plain")
     for what in benches:
-        rate = {side: statistics.median(f.requests / f.seconds for f in runs[what, side])
-                for side in ("fake", "plain")}
-        p95 = {side: statistics.median(f.p95_ms for f in runs[what, side]) for side in ("fake", "plain")}
-        print(f"{what:<20} {rate['fake']:12.1f} {p95['fake']:7.2f} {rate['plain']:13.1f} "
-              f"{p95['plain']:7.2f}   {rate['fake'] / rate['plain']:9.2f}x", flush=True)
+        fake_runs, plain_runs = runs[what, "fake"], runs[what, "plain"]
+        ratio = statistics.median(f.requests / f.seconds / (p.requests / p.seconds)
+                                  for f, p in zip(fake_runs, plain_runs))
+        print(f"{what:<20} {statistics.median(f.requests / f.seconds for f in fake_runs):12.1f} "
+              f"{statistics.median(f.p95_ms for f in fake_runs):7.2f} "
+              f"{statistics.median(p.requests / p.seconds for p in plain_runs):13.1f} "
+              f"{statistics.median(p.p95_ms for p in plain_runs):7.2f}   {ratio:9.2f}x", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
