@@ -45,3 +45,14 @@ def test_a_racy_failure_counter_gives_extra_401s() -> None:
     account = fake.user()
     statuses = fake.together(10, "/auth/login", {"email": account["email"], "password": "x"})
     assert statuses.count(401) > 4
+
+
+def test_refresh_leaves_the_event_loop_in_every_subclass_that_does_not_opt_out() -> None:
+    class Inline(AuthService):
+        refresh_inline = True
+
+    class Deeper(Inline):
+        pass
+
+    assert AuthService.refresh_inline and Inline.refresh_inline
+    assert not RacyRefresh.refresh_inline and not Deeper.refresh_inline
