@@ -212,15 +212,19 @@ class Control:
     """Moves the server clock and provisions accounts and PATs.
 
     ``register`` is told every secret the protocol hands out (passwords, TOTP secrets, PATs),
-    so a caller that prints anything can scrub them.
+    so a caller that prints anything can scrub them; ``tally`` is told (method, path, status)
+    of every call, so a caller can count them.
     """
 
-    def __init__(self, http: httpx.Client, register: Callable[[object], None] | None = None) -> None:
+    def __init__(self, http: httpx.Client, register: Callable[[object], None] | None = None, *,
+                 tally: Callable[[str, str, int], None] | None = None) -> None:
         self._http = http
         self._register = register or (lambda payload: None)
+        self._tally = tally or (lambda method, path, status: None)
 
     def _call(self, method: str, path: str, expected: int, body: dict[str, Any] | None = None) -> Any:
         response = self._http.request(method, CONTROL_PREFIX + path, json=body)
+        self._tally(method, CONTROL_PREFIX + path, response.status_code)
         try:
             payload = response.json() if response.content else None
         except ValueError:
@@ -267,6 +271,7 @@ class Control:
         """The server's view of a credential, or None when it does not accept it (401)."""
         self._register({"token": token})
         response = self._http.get(f"{CONTROL_PREFIX}/whoami", headers={"Authorization": f"Bearer {token}"})
+        self._tally("GET", f"{CONTROL_PREFIX}/whoami", response.status_code)
         if response.status_code == 401:
             return None
         if response.status_code != 200:

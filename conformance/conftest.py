@@ -56,12 +56,14 @@ from akol_conformance._plugin.redact import Redactor
 from akol_conformance._plugin.reports import RunInfo, write_reports
 from akol_conformance._plugin.rerun import ATTEMPTS, run_with_reruns
 from akol_conformance._plugin.run import RUN_KEY, Run, TargetUnusable, get_run, missing_bundled_data
+from akol_conformance._plugin.tally import Tally
 from akol_conformance._plugin.terminal import summary_lines
 from akol_conformance._plugin.transport import NETWORK_FAULTS, describe_fault
 from akol_conformance._plugin.verdicts import ABORTED_NOT_RUN, Verdicts, run_exit_code
 from akol_conformance.catalog import CLAUSES
 
 CLAUSE_KEY = pytest.StashKey[str]()
+TALLY_KEY = pytest.StashKey[Tally]()
 _EVIDENCE_LIMIT = 20
 ROBUST_MODULE = "test_robust.py"
 _CANCEL_KEY = pytest.StashKey[Any]()
@@ -279,8 +281,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     # A test that locks an account or trips a limit leaves state a rerun would meet, unless test
     # control gives it fresh accounts and a clock to wait the limits out: then one run only.
     dirty = item.get_closest_marker("destructive") is not None and not run.test_control
-    run_with_reruns(item, nextitem, run.budget, (LOGS_KEY, OBSERVED_KEY, NOT_CHECKED_KEY),
-                    attempts=1 if dirty else ATTEMPTS)
+    run.current = item.stash[TALLY_KEY] = Tally()
+    try:
+        run_with_reruns(item, nextitem, run.budget, (LOGS_KEY, OBSERVED_KEY, NOT_CHECKED_KEY),
+                        attempts=1 if dirty else ATTEMPTS)
+    finally:
+        run.current = None
     return True
 
 
@@ -400,6 +406,8 @@ def pytest_runtest_makereport(
     observed: dict[str, Any] = item.stash.get(OBSERVED_KEY, {})
     report.akol_observed = dict(observed)  # type: ignore[attr-defined]
     report.akol_not_checked = [redactor.scrub(n) for n in item.stash.get(NOT_CHECKED_KEY, [])]  # type: ignore[attr-defined]
+    if report.when == "teardown" and TALLY_KEY in item.stash:
+        report.akol_requests = item.stash[TALLY_KEY].as_dict()  # type: ignore[attr-defined]
     if report.failed:
         exc = call.excinfo.value if call.excinfo is not None else None
         logs = item.stash.get(LOGS_KEY, [])

@@ -9,6 +9,7 @@ the success answers are exercised too. Against a remote target, login is fuzzed 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -129,22 +130,56 @@ def _control(request: pytest.FixtureRequest) -> Any:
         return None
 
 
+@dataclass
+class _Pass:
+    """What one fuzz pass of an operation found for a verdict it was not run for."""
+
+    sent: int
+    finding: Finding | None
+    missing: dict[str, str]
+    test: str
+
+
+# Each fuzz test, by the verdict it judges: one pass over an operation serves both, when both run.
+_TESTS = {"server_error": "test_fuzzed_requests_never_answer_5xx",
+          "conformance_failure": "test_fuzzed_responses_conform_to_openapi"}
+_PASSES = pytest.StashKey[dict[tuple[str, str], _Pass]]()
+
+
+def _also_selected(request: pytest.FixtureRequest, label: str) -> list[str]:
+    """The other verdicts whose test for ``label`` is still to run in this session."""
+    param = label.replace(" ", "")
+    names = {item.name for item in request.session.items}
+    return [verdict for verdict, test in _TESTS.items()
+            if test != request.node.originalname and f"{test}[{param}]" in names]
+
+
 def _run(label: str, verdict: str, request: pytest.FixtureRequest, api: Api,
          observe: Observe, not_checked: NotChecked) -> Finding | None:
     fuzz = _fuzz()
-    credentials = _Credentials(request, api)
-    control = _control(request)
-    sent, finding = fuzz.fuzz(api, label, getattr(fuzz, verdict), variants=credentials.variants(label),
-                              token_starts=credentials.token_starts() if label in _BEARER else None,
-                              advance_clock=control.advance if control is not None else None)
-    observe(f"fuzzed {label}", sent)
+    passes = request.config.stash.setdefault(_PASSES, {})
+    shared = passes.pop((label, verdict), None)
+    if shared is None:
+        credentials = _Credentials(request, api)
+        control = _control(request)
+        others = _also_selected(request, label)
+        sent, found = fuzz.fuzz(api, label, {name: getattr(fuzz, name) for name in (verdict, *others)},
+                                variants=credentials.variants(label),
+                                token_starts=credentials.token_starts() if label in _BEARER else None,
+                                advance_clock=control.advance if control is not None else None)
+        for other in others:
+            passes[(label, other)] = _Pass(sent, found[other], credentials.missing, request.node.nodeid)
+        shared = _Pass(sent, found[verdict], credentials.missing, request.node.nodeid)
+    else:
+        observe("requests sent by", shared.test)
+    observe(f"fuzzed {label}", shared.sent)
     observe("examples per operation", fuzz.examples())
     observe("seed", fuzz.fuzz_seed())
-    for name, why in credentials.missing.items():
+    for name, why in shared.missing.items():
         not_checked(f"{label} fuzzed with real credentials of the {name} fixture", why)
-    if finding is not None:
-        observe("smallest failing request", finding.observed())  # the report keeps the longer excerpt
-    return finding  # type: ignore[no-any-return]
+    if shared.finding is not None:
+        observe("smallest failing request", shared.finding.observed())  # the report keeps the longer excerpt
+    return shared.finding
 
 
 @pytest.mark.clause("ROBUST-01")

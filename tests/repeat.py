@@ -4,8 +4,8 @@
     python -m tests.repeat timing [--runs 20]   LOGIN-05 N times on the correct fake (passes every
                                                 time, pairs used) and on the timing mutant (killed)
     python -m tests.repeat logins [--target URL] [--clause ID ...]
-                                                one run (test control on); POST /auth/login and
-                                                verify-2fa per clause
+                                                one run (test control on); password checks,
+                                                logins, verify-2fa per clause (conformance.json)
 
 Minutes, not seconds: for a person checking stability, not for CI. Exits 1 on any miss.
 """
@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests._login_count import COUNT_ENV
 from tests._mutation import ROOT, run_matrix, suite_command, suite_env
 from tests.mutants import CATALOG
 
@@ -63,17 +62,16 @@ def timing(runs: int, out: Path) -> bool:
 
 
 def logins(target: str | None, clauses: Sequence[str], out: Path) -> bool:
-    counts_file = out / "logins.json"
-    cmd = suite_command(out, family=None, target=target) + ["-p", "tests._login_count"]
-    cmd += [f"--clause={c}" for c in clauses or FAMILIES]
-    env = {**suite_env(None), COUNT_ENV: str(counts_file)}
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    counts: dict[str, dict[str, int]] = json.loads(counts_file.read_text())
-    print(f"{'clause':<10} {'login':>6} {'verify-2fa':>11}")
-    for clause, kinds in counts.items():
-        print(f"{clause:<10} {kinds.get('login', 0):>6} {kinds.get('verify-2fa', 0):>11}")
-    print(f"{'total':<10} {sum(k.get('login', 0) for k in counts.values()):>6} "
-          f"{sum(k.get('verify-2fa', 0) for k in counts.values()):>11}")
+    """The suite's own per-clause request counts (conformance.json ``requests``) of one run."""
+    cmd = suite_command(out, family=None, target=target) + [f"--clause={c}" for c in clauses or FAMILIES]
+    result = subprocess.run(cmd, cwd=ROOT, env=suite_env(None), capture_output=True, text=True, timeout=900)
+    report = json.loads((out / "conformance.json").read_text())
+    rows = [(c["id"], c["requests"]) for c in report["clauses"] if "requests" in c]
+    kinds = ("passwordChecks", "login", "verify2fa", "provisioned")
+    print(f"{'clause':<10} " + " ".join(f"{k:>14}" for k in kinds))
+    for clause, counts in rows:
+        print(f"{clause:<10} " + " ".join(f"{counts.get(k, 0):>14}" for k in kinds))
+    print(f"{'total':<10} " + " ".join(f"{sum(c.get(k, 0) for _, c in rows):>14}" for k in kinds))
     return result.returncode == 0
 
 

@@ -87,9 +87,11 @@ def _register(redactor: Redactor, response: httpx.Response) -> None:
 class ExchangeLog:
     """The exchanges of one test, plus the session-wide list of 5xx answers."""
 
-    def __init__(self, redactor: Redactor, server_errors: list[Exchange], test: str) -> None:
+    def __init__(self, redactor: Redactor, server_errors: list[Exchange], test: str,
+                 tally: Callable[[str, str, int], None] | None = None) -> None:
         self.redactor = redactor
         self.test = test
+        self._tally = tally
         self.exchanges: list[Exchange] = []
         self.faults: list[str] = []     # transport faults no resend recovered from, described
         self.oversized: list[str] = []  # answers whose body was longer than the suite reads
@@ -117,6 +119,8 @@ class ExchangeLog:
             elapsed_ms=elapsed * 1000,
         )
         self.exchanges.append(exchange)
+        if self._tally is not None:
+            self._tally(request.method, request.url.path, response.status_code)
         if response.status_code >= 500:
             self._server_errors.append(exchange)
         date = response.headers.get("date")

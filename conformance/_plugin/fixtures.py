@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -142,7 +141,7 @@ def server_errors(pytestconfig: pytest.Config) -> ServerErrors:
 def api(request: pytest.FixtureRequest, akol_run: Run) -> Iterator[Api]:
     target = akol_run.require_target()
     http = target.client()
-    log = ExchangeLog(akol_run.redactor, akol_run.server_errors, request.node.nodeid)
+    log = ExchangeLog(akol_run.redactor, akol_run.server_errors, request.node.nodeid, akol_run.tally)
     request.node.stash.setdefault(LOGS_KEY, []).append(log)
     control = akol_run.control(http)
     waiter = RateLimitWaiter(control.advance if control else None, budget=akol_run.budget)
@@ -269,27 +268,38 @@ def login(request: pytest.FixtureRequest, api: Api, totp: Callable[..., str]) ->
     return fresh
 
 
-def _lifetime(token: str) -> float:
+def _expiry(token: str, issued: float) -> float:
+    """When the access token expires, in server time: its ``exp``, else issued + 15 minutes."""
     parts = parse_jwt(token)
     try:
-        return float(parts.payload["exp"]) - float(parts.payload["iat"])  # type: ignore[union-attr]
+        return float(parts.payload["exp"])  # type: ignore[union-attr]
     except (AttributeError, KeyError, TypeError, ValueError):  # AttributeError: not a JWT
-        return float(ACCESS_TTL)
+        return issued + ACCESS_TTL
 
 
 @pytest.fixture
-def session(akol_run: Run, api: Api, account: Account, totp: Callable[..., str]) -> Session:
-    """A session the test must not log out, refresh or otherwise spend."""
-    if akol_run.test_control:
-        # Fresh accounts every test, and the test clock may jump: nothing to reuse.
-        return log_in(api, account, totp)
+def session(request: pytest.FixtureRequest, akol_run: Run, api: Api, clock: Clock,
+            totp: Callable[..., str]) -> Session:
+    """A session the test must not log out, refresh or otherwise spend.
+
+    Shared between the tests that ask for it while its access token is live in server time, so a
+    slow password check is paid once, not per test. A test that also takes ``account`` gets a
+    session of that very account; the others share one account of their own (fresh via test
+    control, where a test may change its ``account``)."""
+    if akol_run.test_control and "account" not in request.fixturenames:
+        account = akol_run.accounts.get("session")
+        if account is None:
+            account = akol_run.accounts["session"] = request.getfixturevalue("control").create_user()
+    else:
+        account = request.getfixturevalue("account")
+        if akol_run.test_control:
+            return log_in(api, account, totp)  # a fresh account of this test alone: nothing to share
+    now = clock.now()
     cached = akol_run.sessions.get(account.email)
-    if cached is not None:
-        found, obtained, lifetime = cached
-        if time.monotonic() - obtained < lifetime - _SESSION_MARGIN:
-            return found
+    if cached is not None and now < cached[1] - _SESSION_MARGIN:
+        return cached[0]
     fresh = log_in(api, account, totp)
-    akol_run.sessions[account.email] = (fresh, time.monotonic(), _lifetime(fresh.token))
+    akol_run.sessions[account.email] = (fresh, _expiry(fresh.token, now))
     return fresh
 
 
@@ -337,9 +347,9 @@ def _foreign_account(settings: Settings) -> Account | None:
 def _foreign_api(request: pytest.FixtureRequest, akol_run: Run, target: Target,
                  controlled: bool) -> tuple[Api, Control | None]:
     http = target.client()
-    control = Control(http, akol_run.redactor.add_from) if controlled else None
+    control = Control(http, akol_run.redactor.add_from, tally=akol_run.tally) if controlled else None
     # Its 5xx are another deployment's: kept out of this target's ROBUST-01 list.
-    log = ExchangeLog(akol_run.redactor, [], request.node.nodeid)
+    log = ExchangeLog(akol_run.redactor, [], request.node.nodeid, akol_run.tally)
     request.node.stash.setdefault(LOGS_KEY, []).append(log)
     waiter = RateLimitWaiter(control.advance if control else None, budget=akol_run.budget)
     return Api(http, log, waiter, akol_run.budget), control

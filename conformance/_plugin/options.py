@@ -152,6 +152,17 @@ _DEFAULTS: dict[str, Any] = {
 _RUN_ENV = frozenset({"target", "max_duration", "baseline"})
 
 
+# Packages pytest marks for assertion rewriting only because they ship a pytest plugin: the suite
+# uses them as libraries, and rewriting them costs seconds of compiling on every run.
+_LIBRARIES = ("hypothesis", "_hypothesis_pytestplugin", "schemathesis", "locust", "anyio", "akol_load", "akol_fake")
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    must_rewrite = getattr(early_config.pluginmanager.rewrite_hook, "_must_rewrite", None)
+    if isinstance(must_rewrite, set):
+        must_rewrite.difference_update(_LIBRARIES)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the options once (the pytest11 entry point and conformance/conftest.py both call this)."""
     group = parser.getgroup("akol", "Akol conformance suite")

@@ -93,6 +93,8 @@ def _clause_json(v: ClauseVerdict) -> dict[str, Any]:
         entry["selected"] = False
     if v.reruns:
         entry["reruns"] = v.reruns
+    if v.selected:
+        entry["requests"] = v.requests
     entry |= {"observed": v.observed, "tests": [t.nodeid for t in v.tests], "evidence": v.evidence}
     return entry
 

@@ -17,9 +17,10 @@ from akol_conformance._plugin.budget import Budget
 from akol_conformance._plugin.options import Settings
 from akol_conformance._plugin.outcomes import Inconclusive
 from akol_conformance._plugin.redact import Redactor
+from akol_conformance._plugin.tally import Tally
 from akol_conformance._plugin.target import InProcessTarget, RemoteTarget, Target, preflight
 from akol_conformance._plugin.verdicts import Verdicts
-from akol_conformance.client import Control, ControlError, Session, probe_test_control
+from akol_conformance.client import Account, Control, ControlError, Session, probe_test_control
 
 FOREIGN_ENV = "staging"
 # The bundled files the clause checks read (JWT-05's word list, ROBUST's OpenAPI document).
@@ -102,8 +103,10 @@ class Run:
     cut_short: str | None = None      # why the run stopped before its end (budget spent)
     cancelled: str | None = None      # the signal that cancelled the run (SIGTERM, SIGINT)
     exit_says_why: bool = False       # pytest.exit prints ``aborted``: the summary need not
-    sessions: dict[str, tuple[Session, float, float]] = field(default_factory=dict)
+    sessions: dict[str, tuple[Session, float]] = field(default_factory=dict)  # by email: (session, expiry)
+    accounts: dict[str, Account] = field(default_factory=dict)  # provisioned once, by use
     reports: list[Path] = field(default_factory=list)
+    current: Tally | None = None      # the running test's request counts
     _foreign: Target | None = None
     _foreign_control: bool | None = None
 
@@ -131,7 +134,13 @@ class Run:
         return self.target
 
     def control(self, http: Any) -> Control | None:
-        return Control(http, self.redactor.add_from) if self.test_control else None
+        return Control(http, self.redactor.add_from, tally=self.tally) if self.test_control else None
+
+    def tally(self, method: str, path: str, status: int) -> None:
+        """Count one request for the running test (none runs: preflight, the run's own probes)."""
+        current = self.current
+        if current is not None:
+            current.add(method, path, status)
 
     def foreign(self) -> tuple[Target, bool] | None:
         """Another environment of Akol and whether it has test control, or None when there is none."""

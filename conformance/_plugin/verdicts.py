@@ -19,6 +19,7 @@ import pytest
 from akol_conformance._plugin.baseline import Baseline, Entry
 from akol_conformance._plugin.baseline import Outcome as BaselineOutcome
 from akol_conformance._plugin.baseline import apply as apply_baseline
+from akol_conformance._plugin.tally import total
 from akol_conformance.catalog import CLAUSES, Clause
 
 NOT_SELECTED = "not selected (--clause)"
@@ -49,6 +50,7 @@ class TestResult:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
     attempts: int = 1                 # runs of the test: more than one after a transport fault
+    requests: dict[str, int] = field(default_factory=dict)  # what it sent, by kind (tally.KINDS)
 
 
 @dataclass
@@ -109,6 +111,11 @@ class ClauseVerdict:
         return sum(t.duration for t in self.tests)
 
     @property
+    def requests(self) -> dict[str, int]:
+        """What its tests sent, by kind (tally.KINDS)."""
+        return total(t.requests for t in self.tests)
+
+    @property
     def reruns(self) -> int:
         """Reruns of this clause's tests after transport faults."""
         return sum(t.attempts - 1 for t in self.tests)
@@ -152,6 +159,7 @@ class Verdicts:
         result = self.results.setdefault(report.nodeid, TestResult(nodeid=report.nodeid, clause=clause))
         result.duration += report.duration
         result.attempts = max(result.attempts, getattr(report, "akol_attempts", 1))
+        result.requests = getattr(report, "akol_requests", None) or result.requests
         result.observed.update(getattr(report, "akol_observed", {}) or {})
         result.not_checked.extend(n for n in getattr(report, "akol_not_checked", []) if n not in result.not_checked)
         if report.when == "setup":

@@ -14,8 +14,10 @@ different runs.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
+import tempfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ import httpx
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
@@ -43,11 +46,18 @@ __all__ = [
     "brief", "response_mismatch", "server_error", "short_headers", "token_prefixes", "token_shaped",
 ]
 
+# Generated logins that reach the password check, per fuzz run: the probes and these few see how
+# the check copes with odd input; every further one costs a hash and finds nothing new.
+GENERATED_PASSWORD_CHECKS = 4
 EXAMPLES_ENV = "AKOL_FUZZ_EXAMPLES"
 SEED_ENV = "AKOL_FUZZ_SEED"
 DEFAULT_EXAMPLES = 20
 DEFAULT_SEED = 20261125
 _MAX_EXAMPLES = 100_000
+# Hypothesis caches (its Unicode tables) under ./.hypothesis by default: the suite is run from any
+# folder, often a pipeline's checkout, and must not write there.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "akol-conformance-hypothesis"))
 # Where the base URL sits is irrelevant: only the path below /api/v1 is kept.
 _WIRE_BASE = "http://akol.invalid" + API_PREFIX
 _EXCERPT = 600
@@ -246,6 +256,19 @@ class Wire:
         return cls(str(prepared.method), path, headers, body)
 
 
+def reaches_password_check(wire: Wire) -> bool:
+    """A login whose body names an email and a password as strings: past validation, a server
+    hashes it (slowly, on purpose, on a real deployment)."""
+    if wire.method != "POST" or wire.path.split("?", 1)[0] != "/auth/login" or not wire.body:
+        return False
+    try:
+        body = json.loads(wire.body)
+    except ValueError:
+        return False
+    return (isinstance(body, dict) and isinstance(body.get("email"), str) and bool(body["email"])
+            and isinstance(body.get("password"), str) and bool(body["password"]))
+
+
 def send(api: Api, wire: Wire) -> httpx.Response:
     # Header text holds one character per byte (latin-1): non-ASCII goes out as those very bytes.
     headers = {k: v if v.isascii() else v.encode("latin-1") for k, v in wire.headers.items()}
@@ -396,53 +419,81 @@ def _strategy(label: str) -> Any:
                      operation.as_strategy(GenerationMode.NEGATIVE))
 
 
-class _Run:
-    """One fuzz run: sends cases, judges the answers, keeps what the verdict rejected."""
+class _OverBudget(Exception):
+    """The case would reach the password check once more than the run allows."""
 
-    def __init__(self, api: Api, label: str, verdict: Verdict,
+
+class _Run:
+    """One fuzz run: sends cases, judges each answer by every verdict, keeps what they rejected."""
+
+    def __init__(self, api: Api, label: str, verdicts: Mapping[str, Verdict],
                  advance_clock: Callable[[float], object] | None) -> None:
         self.api = api
         self.label = label
-        self.verdict = verdict
+        self.verdicts = verdicts
         self.advance_clock = advance_clock
         self.sent = 0
-        self.findings: list[Finding] = []
+        self.password_checks: int | None = None  # counted once the generated phase begins
+        self.findings: dict[str, list[Finding]] = {name: [] for name in verdicts}
 
     def attempt(self, case: Case, choice: Variant | None, noise: Noise) -> str | None:
-        """Send ``case``; the verdict's objection, or None. Raises ValueError (and kin) for what
-        no HTTP client can put on the wire."""
+        """Send ``case``; the first verdict's objection, or None. Raises ValueError (and kin) for
+        what no HTTP client can put on the wire, _OverBudget for a login past the password-check budget."""
         applied = choice is not None and choice.apply(case)
         wire = Wire.of(case, noise)
+        if self.password_checks is not None and reaches_password_check(wire):
+            if self.password_checks >= GENERATED_PASSWORD_CHECKS:
+                raise _OverBudget
+            self.password_checks += 1
         response = send(self.api, wire)
         self.sent += 1
-        mismatch = self.verdict(case, response)
         if response.status_code == 429 and self.advance_clock is not None:
             self.advance_clock(retry_after_seconds(response))
-        if mismatch is not None:
-            credential = choice.name if choice is not None and applied else "as generated"
-            self.findings.append(_finding(self.api, self.label, credential, wire, response, mismatch))
-        return mismatch
+        first = None
+        for name, verdict in self.verdicts.items():
+            mismatch = verdict(case, response)
+            if mismatch is not None:
+                credential = choice.name if choice is not None and applied else "as generated"
+                self.findings[name].append(_finding(self.api, self.label, credential, wire, response, mismatch))
+                first = first or mismatch
+        return first
 
-    def smallest(self) -> Finding | None:
-        return min(self.findings, key=lambda f: f.size) if self.findings else None
+    def smallest(self) -> dict[str, Finding | None]:
+        return {name: min(found, key=lambda f: f.size) if found else None for name, found in self.findings.items()}
 
 
-_UNSENDABLE = (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError, ValueError)
+_UNSENDABLE = (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError, ValueError, _OverBudget)
 
 
-def fuzz(api: Api, label: str, verdict: Verdict, *, variants: Sequence[Variant] = (),
+def fuzz(api: Api, label: str, verdicts: Mapping[str, Verdict], *, variants: Sequence[Variant] = (),
          token_starts: Mapping[str, str] | None = None,
          advance_clock: Callable[[float], object] | None = None,
-         count: int | None = None) -> tuple[int, Finding | None]:
-    """Probe ``label``, then send ``count`` generated requests; return (requests sent, smallest finding).
+         count: int | None = None) -> tuple[int, dict[str, Finding | None]]:
+    """Probe ``label``, then send ``count`` generated requests, each judged by every one of
+    ``verdicts``; return (requests sent, the smallest finding of each verdict).
 
-    Each request is the case as generated, or with one of ``variants`` (a real credential)
-    applied. An operation behind the Bearer scheme is also probed with token-shaped garbage
-    after each of ``token_starts`` (``token_prefixes``). A 429 is judged like any documented
-    answer; then, given ``advance_clock`` (a test clock), its Retry-After is skipped so later
-    requests reach the endpoint again.
+    One pass serves all verdicts, so each request is paid for once. A pass that stops on one
+    verdict's finding has not explored as far for the others: those get a pass of their own, so
+    a verdict is never "nothing found" for lack of looking.
     """
-    run = _Run(api, label, verdict, advance_clock)
+    sent, found = _pass(api, label, verdicts, variants, token_starts, advance_clock, count)
+    unexplored = {name: verdict for name, verdict in verdicts.items() if found[name] is None}
+    if unexplored and len(unexplored) < len(verdicts):
+        more, again = _pass(api, label, unexplored, variants, token_starts, advance_clock, count)
+        sent += more
+        found |= again
+    return sent, found
+
+
+def _pass(api: Api, label: str, verdicts: Mapping[str, Verdict], variants: Sequence[Variant],
+          token_starts: Mapping[str, str] | None, advance_clock: Callable[[float], object] | None,
+          count: int | None) -> tuple[int, dict[str, Finding | None]]:
+    """One fuzz pass: the probes, token-shaped garbage for an operation behind the Bearer scheme
+    (after each of ``token_starts``), then Hypothesis examples. Each request goes as generated
+    or with one of ``variants`` (a real credential) applied. A 429 is judged like any
+    documented answer; then, given ``advance_clock`` (a test clock), its Retry-After is skipped
+    so later requests reach the endpoint again."""
+    run = _Run(api, label, verdicts, advance_clock)
     # Half the requests go as generated: a real credential overrides the fields it sets.
     options: list[Variant | None] = [*([None] * max(1, len(variants))), *variants]
     limit = count or examples()
@@ -465,8 +516,9 @@ def fuzz(api: Api, label: str, verdict: Verdict, *, variants: Sequence[Variant] 
         # Shrinking replays examples; single-use credentials make most replays pass anyway, so
         # past this many requests the smallest finding so far is the answer.
         budget = run.sent + 2 * limit + 20
+        run.password_checks = 0
 
-        @seed(fuzz_seed() + zlib.crc32(getattr(verdict, "__name__", "").encode()))
+        @seed(fuzz_seed() + zlib.crc32(",".join(verdicts).encode()))
         @settings(max_examples=limit, database=None, deadline=None, derandomize=False,
                   phases=(Phase.explicit, Phase.generate, Phase.shrink), print_blob=False,
                   suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
@@ -487,6 +539,6 @@ def fuzz(api: Api, label: str, verdict: Verdict, *, variants: Sequence[Variant] 
         try:
             example()
         except Exception:  # noqa: BLE001 - _Found, or Hypothesis' Flaky when a replay answered differently
-            if not run.findings:
+            if not any(run.findings.values()):
                 raise
     return run.sent, run.smallest()

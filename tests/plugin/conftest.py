@@ -17,7 +17,8 @@ import uvicorn
 # The pytest11 entry point marks `conformance` for assertion rewriting, but this process
 # imported it long before pytester's inner run starts.
 PLUGIN = (
-    "-p", "akol_conformance.conftest", "-p", "no:locust",
+    "-p", "akol_conformance.conftest", "-p", "no:locust", "-p", "no:schemathesis", "-p", "no:hypothesispytest",
+    "-p", "no:anyio",
     "-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning",
 )
 
@@ -49,6 +50,12 @@ def _warm_up_http_stack() -> None:
     exceptions are not the classes httpx maps (an unreachable target then escapes as
     INTERNALERROR)."""
     import httpx
+
+    # Inner runs drop what they import first and import it afresh the next time: seconds each for
+    # schemathesis and Hypothesis, which pytest also rewrites when they load as plugins.
+    import akol_conformance._probes.fuzz  # noqa: F401
+    import akol_conformance.conftest  # noqa: F401
+    import akol_fake  # noqa: F401
 
     for url in (f"http://127.0.0.1:{free_port()}", "http://no-such-host.invalid"):
         try:

@@ -37,7 +37,7 @@ def test_skipped():
 '''
 CLAUSE_KEYS = ["id", "level", "status", "title", "reason", "observed", "tests", "evidence"]
 # status-dependent keys, in this order between "reason" and "observed"
-OPTIONAL_KEYS = {"cause", "coverage", "notChecked", "selected"}
+OPTIONAL_KEYS = {"cause", "coverage", "notChecked", "selected", "reruns", "requests"}
 EXCHANGE_KEYS = {"test", "method", "url", "requestHeaders", "requestBody", "status", "responseHeaders",
                  "responseBody", "responseBytes", "elapsedMs"}
 
@@ -72,7 +72,8 @@ def test_json_has_exactly_the_interface_format(suite: Suite) -> None:
     assert by_id["BEARER-01"] | {"evidence": None} == {
         "id": "BEARER-01", "level": "MUST", "status": "passed", "title": CLAUSES["BEARER-01"].title,
         "reason": None, "coverage": "full", "observed": {"status": 401}, "tests": ["test_bearer.py::test_401"],
-        "evidence": None}
+        "evidence": None, "requests": {"total": 1, "login": 0, "passwordChecks": 0, "verify2fa": 0, "control": 0,
+                                       "provisioned": 0}}
     assert by_id["BEARER-01"]["evidence"] == []  # evidence is for failures
     failed = by_id["BEARER-02"]
     assert failed["status"] == "failed"
