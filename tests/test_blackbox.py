@@ -15,8 +15,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from akol_fake.spawn import spawn
+from tests._early import early_outcome, starts_early
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = json.loads((REPO / "fixtures" / "data" / "seed-example.json").read_text(encoding="utf-8"))
@@ -64,7 +64,7 @@ def black_box_fakes(seed: Path) -> Iterator[tuple[str, str]]:
     """The target and another environment (ENV-01), both served without test control."""
     args = ("--no-test-control", "--seed", str(seed), "--rate-window", RATE_WINDOW)
     with ExitStack() as stack:
-        # die_with_parent: a run started early (see start_early) may outlive an aborted session.
+        # die_with_parent: a run started early (tests/_early.py) may outlive an aborted session.
         target = stack.enter_context(spawn(*args, timeout=_START_SECONDS, die_with_parent=True))
         foreign = stack.enter_context(spawn("--env", "staging", *args, timeout=_START_SECONDS,
                                             die_with_parent=True))
@@ -97,59 +97,14 @@ def run_black_box(tmp: Path, *args: str, unset: tuple[str, ...] = ()
     return result, report, "\n".join(env.values())
 
 
-Outcome = tuple[subprocess.CompletedProcess[str], dict[str, Any], str]
+@starts_early(__name__, "test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses")
+def _whole_suite(tmp: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
+    return run_black_box(tmp)
 
 
-class _Early:
-    """A black-box run started when collection ends, on a thread: it spends minutes waiting for
-    TOTP steps and rate windows, which the rest of the session's tests can use meanwhile."""
-
-    def __init__(self, tmp: Path, args: tuple[str, ...], unset: tuple[str, ...]) -> None:
-        self.tmp = tmp
-        self._outcome: Outcome | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(args, unset), daemon=True)
-        self._thread.start()
-
-    def _run(self, args: tuple[str, ...], unset: tuple[str, ...]) -> None:
-        try:
-            self._outcome = run_black_box(self.tmp, *args, unset=unset)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test that waits for it
-            self._error = exc
-
-    def result(self) -> Outcome:
-        self._thread.join(_SUITE_SECONDS + 2 * _START_SECONDS)
-        if self._error is not None:
-            raise self._error
-        assert self._outcome is not None, "the early black-box run did not finish"
-        return self._outcome
-
-
-_WHOLE = "test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses"
-_ONE_LOCKOUT = "test_one_lockout_account_judges_lock_05_and_06_in_one_run"
-_EARLY_RUNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    _WHOLE: ((), ()),
-    _ONE_LOCKOUT: (("--clause=LOCK",), ("AKOL_LOCKOUT2_EMAIL", "AKOL_LOCKOUT2_PASSWORD")),
-}
-_STARTED: dict[str, _Early] = {}
-
-
-def start_early(items: list[pytest.Item], mktemp: Callable[[str], Path]) -> None:
-    """Start the selected black-box runs now (tests/conftest.py calls this after collection)."""
-    for item in items:
-        name = getattr(item, "originalname", item.name)
-        if getattr(item, "module", None) is sys.modules[__name__] and name in _EARLY_RUNS:
-            args, unset = _EARLY_RUNS[name]
-            _STARTED[name] = _Early(mktemp(name), args, unset)
-
-
-def _outcome(name: str, tmp_path: Path) -> tuple[Outcome, Path]:
-    """The test's run, started early when the session did so, else now; and its directory."""
-    early = _STARTED.pop(name, None)
-    if early is not None:
-        return early.result(), early.tmp
-    args, unset = _EARLY_RUNS[name]
-    return run_black_box(tmp_path, *args, unset=unset), tmp_path
+@starts_early(__name__, "test_one_lockout_account_judges_lock_05_and_06_in_one_run")
+def _one_lockout_account(tmp: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
+    return run_black_box(tmp, "--clause=LOCK", unset=("AKOL_LOCKOUT2_EMAIL", "AKOL_LOCKOUT2_PASSWORD"))
 
 
 def _tail(result: subprocess.CompletedProcess[str]) -> str:
@@ -162,7 +117,8 @@ def _not_clean(report: dict[str, Any]) -> dict[str, str]:
 
 
 def test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses(tmp_path: Path) -> None:
-    (result, report, secrets), tmp_path = _outcome(_WHOLE, tmp_path)
+    (result, report, secrets), tmp_path = early_outcome(
+        __name__, "test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses", tmp_path)
     assert report["testControl"] is False
     assert _not_clean(report) == {}, _tail(result)
     assert result.returncode == 0, _tail(result)
@@ -175,7 +131,8 @@ def test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses(tmp_path: Path
 
 
 def test_one_lockout_account_judges_lock_05_and_06_in_one_run(tmp_path: Path) -> None:
-    (result, report, _), _ = _outcome(_ONE_LOCKOUT, tmp_path)
+    (result, report, _), _ = early_outcome(__name__, "test_one_lockout_account_judges_lock_05_and_06_in_one_run",
+                                           tmp_path)
     assert _not_clean(report) == {}, _tail(result)
     clauses = {c["id"]: c for c in report["clauses"]}
     judged = {cid: clauses[cid]["status"] for cid in ("LOCK-01", "LOCK-02", "LOCK-05", "LOCK-06")}

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from akol_fake.spawn import spawn
+from tests._early import early_outcome, starts_early
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = json.loads((REPO / "fixtures" / "data" / "seed-example.json").read_text())
@@ -28,7 +29,7 @@ _SUITE_SECONDS = 900
 @contextmanager
 def akol_fake(*args: str) -> Iterator[str]:
     """Start `akol-fake --port 0 …` and yield the URL it prints."""
-    with spawn(*args, timeout=_START_SECONDS) as fake:
+    with spawn(*args, timeout=_START_SECONDS, die_with_parent=True) as fake:
         yield fake.url
 
 
@@ -55,7 +56,8 @@ def test_whole_suite_with_test_control(tmp_path: Path) -> None:
     assert [cid for cid, status in statuses.items() if status != "passed"] == [], _tail(result)
 
 
-def test_black_box_without_test_control(tmp_path: Path) -> None:
+@starts_early(__name__, "test_black_box_without_test_control")
+def _black_box(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, str]]:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps(SEED))
     plain, _lockout, tfa, *_ = SEED["users"]
@@ -71,6 +73,11 @@ def test_black_box_without_test_control(tmp_path: Path) -> None:
         env["AKOL_FOREIGN_TOKEN"] = login.json()["data"]["token"]
         # The space-separated form: the root conftest must have registered --target early.
         result, report = run_suite(tmp_path / "reports", "--target", url, env=env)
+    return result, report, env
+
+
+def test_black_box_without_test_control(tmp_path: Path) -> None:
+    (result, report, env), tmp_path = early_outcome(__name__, "test_black_box_without_test_control", tmp_path)
     assert result.returncode == 0, _tail(result)
     assert report["testControl"] is False
     clauses = {c["id"]: c for c in report["clauses"]}

@@ -195,12 +195,17 @@ def account(akol_run: Run, api: Api) -> Account:
     return from_env(akol_run.settings, PLAIN_VARS, "a plain account")
 
 
-@pytest.fixture
-def lockout_account(akol_run: Run, api: Api) -> Account:
+def _sacrificial(akol_run: Run, api: Api) -> Control | None:
+    """Skips without --destructive against a remote target; the test control, if any."""
     reason = destructive_skip_reason(akol_run.settings)
     if reason:
         pytest.skip(reason)
-    control = akol_run.control(api.http)
+    return akol_run.control(api.http)
+
+
+@pytest.fixture
+def lockout_account(akol_run: Run, api: Api) -> Account:
+    control = _sacrificial(akol_run, api)
     if control is not None:
         return control.create_user()
     return from_env(akol_run.settings, LOCKOUT_VARS, "a sacrificial account the lockout checks may lock")
@@ -210,10 +215,7 @@ def lockout_account(akol_run: Run, api: Api) -> Account:
 def lockout2_account(akol_run: Run, api: Api) -> Account | None:
     """A second sacrificial account, so LOCK-05 locks its own (fresh via control, AKOL_LOCKOUT2_*),
     or None: LOCK-05 then takes the lockout account before the other lockout checks lock it."""
-    reason = destructive_skip_reason(akol_run.settings)
-    if reason:
-        pytest.skip(reason)
-    control = akol_run.control(api.http)
+    control = _sacrificial(akol_run, api)
     if control is not None:
         return control.create_user()
     if all(akol_run.settings.credential(n) for n in LOCKOUT2_VARS):

@@ -17,6 +17,7 @@ import akol_fixtures
 from akol_fake.spawn import spawn
 from tests.field._proxy import proxy
 from tests.field._run import REPO, Outcome, clean_env, command, failed, run_suite
+from tests._early import early_outcome, starts_early
 from tests.field._targets import answering
 from tests.plugin.conftest import free_port, serve
 
@@ -119,7 +120,8 @@ def test_a_huge_answer_is_read_bounded_and_never_a_failure(tmp_path: Path) -> No
     assert max(sizes) > 50_000_000  # the true size, not the 1 MiB kept
 
 
-def test_an_80_bit_totp_secret_works_black_box(tmp_path: Path) -> None:
+@starts_early(__name__, "test_an_80_bit_totp_secret_works_black_box")
+def _80_bit_totp_secret(tmp_path: Path) -> Outcome:
     seed = tmp_path / "seed.json"
     users = [{"email": "plain@example.test", "password": "plain-password-1", "role": "USER", "plan": "STARTER",
               "totpSecret": None, "pats": []},
@@ -129,8 +131,12 @@ def test_an_80_bit_totp_secret_works_black_box(tmp_path: Path) -> None:
     env = {"AKOL_EMAIL": "plain@example.test", "AKOL_PASSWORD": "plain-password-1",
            "AKOL_2FA_EMAIL": "short@example.test", "AKOL_2FA_PASSWORD": "short-secret-password-1",
            "AKOL_2FA_TOTP_SECRET": TOTP_80_BITS}
-    with spawn("--no-test-control", "--seed", str(seed), "--rate-limit", "100000") as target:
-        outcome = run_suite(tmp_path / "reports", f"--target={target.url}", "--clause=2FA,LOGIN-06", env=env)
+    with spawn("--no-test-control", "--seed", str(seed), "--rate-limit", "100000", die_with_parent=True) as target:
+        return run_suite(tmp_path / "reports", f"--target={target.url}", "--clause=2FA,LOGIN-06", env=env)
+
+
+def test_an_80_bit_totp_secret_works_black_box(tmp_path: Path) -> None:
+    outcome, _ = early_outcome(__name__, "test_an_80_bit_totp_secret_works_black_box", tmp_path)
     assert outcome.code == 0 and failed(outcome) == [], outcome.tail()
     clauses = outcome.clauses()
     for cid in ("2FA-02", "2FA-03", "LOGIN-06"):
