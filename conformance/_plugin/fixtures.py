@@ -261,11 +261,23 @@ def long_password_account(akol_run: Run, api: Api) -> Account:
     return account
 
 
+def _shared_account(request: pytest.FixtureRequest, akol_run: Run, use: str) -> Account:
+    """With test control, an account provisioned once for ``use`` and shared by the tests that
+    never see it (they only log in with it): each provisioning is a password hash; else ``account``."""
+    if not akol_run.test_control or "account" in request.fixturenames:
+        return request.getfixturevalue("account")  # type: ignore[no-any-return]
+    account = akol_run.accounts.get(use)
+    if account is None:
+        account = akol_run.accounts[use] = request.getfixturevalue("control").create_user()
+    return account
+
+
 @pytest.fixture
-def login(request: pytest.FixtureRequest, api: Api, totp: Callable[..., str]) -> Callable[..., Session]:
+def login(request: pytest.FixtureRequest, akol_run: Run, api: Api, totp: Callable[..., str]) -> Callable[..., Session]:
     def fresh(account: Account | None = None) -> Session:
-        """A fresh login (through 2FA if needed); fails the test unless it succeeds."""
-        return log_in(api, account or request.getfixturevalue("account"), totp)
+        """A fresh login (through 2FA if needed); fails the test unless it succeeds. Without an
+        account: the test's ``account``, or one shared by the tests that take no ``account``."""
+        return log_in(api, account or _shared_account(request, akol_run, "login"), totp)
 
     return fresh
 
@@ -288,14 +300,11 @@ def session(request: pytest.FixtureRequest, akol_run: Run, api: Api, clock: Cloc
     slow password check is paid once, not per test. A test that also takes ``account`` gets a
     session of that very account; the others share one account of their own (fresh via test
     control, where a test may change its ``account``)."""
-    if akol_run.test_control and "account" not in request.fixturenames:
-        account = akol_run.accounts.get("session")
-        if account is None:
-            account = akol_run.accounts["session"] = request.getfixturevalue("control").create_user()
-    else:
-        account = request.getfixturevalue("account")
-        if akol_run.test_control:
-            return log_in(api, account, totp)  # a fresh account of this test alone: nothing to share
+    # Not the `login` fixture's shared account: a target may revoke all of an account's sessions
+    # when a test there replays a refresh token, and this session must outlive such tests.
+    account = _shared_account(request, akol_run, "session")
+    if akol_run.test_control and "account" in request.fixturenames:
+        return log_in(api, account, totp)  # a fresh account of this test alone: nothing to share
     now = clock.now()
     cached = akol_run.sessions.get(account.email)
     if cached is not None and now < cached[1] - _SESSION_MARGIN:
