@@ -47,7 +47,7 @@ def runs(stalled: dict[str, ServedFake], served_fake: FakeServer,
         "stall, closed": LocustRun(base / "stall-closed", *headless("PatUser", "--host", stall_url, users=4,
                                                                       seconds=20)),
         "keeps up": LocustRun(base / "keeps-up", *_open(
-            "LoginUser", "--host", served_fake.url, "--arrival-rate", str(RATE), "--max-in-flight", "100", seconds=10)),
+            "LoginUser", "--host", served_fake.url, "--arrival-rate", str(RATE), "--max-in-flight", "100", seconds=20)),
         "tiny in-flight": LocustRun(base / "tiny", *_open(
             "PatUser", "--host", stalled["mostly"].url, "--arrival-rate", str(RATE), "--max-in-flight", "2",
             seconds=4)),
