@@ -52,16 +52,17 @@ def test_pat_does_not_expire(api, pat, clock, settings) -> None:
 
 
 def _pat_while_limited(api: Api, pat: Pat, login_attempt: Callable[[int], httpx.Response],
-                       cap: int) -> tuple[int, bool] | None:
-    """One PAT request bracketed by the login limit: trip it right before, verify it right after.
+                       fresh_login: Callable[[], httpx.Response], cap: int) -> tuple[int, bool] | None:
+    """One PAT request bracketed by the login limit: trip it right before, verify it right after
+    (with a fresh email: the burst's own email may be locked, and a lock may answer 429).
 
     (PAT status, whether login still answered 429 right after); None when no 429 came within ``cap``.
     A window that lapsed in between (a short sliding window) leaves the PAT's answer unjudged.
     """
-    if trip(login_attempt, cap).limited is None:
+    if trip(login_attempt, cap, confirm=fresh_login).limited is None:
         return None
     status = api.agents(token=pat.token).status_code
-    return status, login_attempt(0).status_code == 429
+    return status, fresh_login().status_code == 429
 
 
 @pytest.mark.clause("PAT-03")
@@ -74,18 +75,21 @@ def test_pat_skips_login_rate_limit(api: Api, pat: Pat, settings: Settings, cloc
         # One email: once it locks, the attempts that keep the limit in force cost no password check.
         return api.login(emails(0), "wrong-password")
 
+    def fresh_login() -> httpx.Response:
+        return api.login(emails.fresh(), "wrong-password")
+
     judged: list[int] = []
     lapsed: list[int] = []
     try:
         with api.rate_limited():
-            first = trip(login_attempt, settings.max_rate_attempts)
+            first = trip(login_attempt, settings.max_rate_attempts, confirm=fresh_login)
             if first.limited is None:
                 pytest.skip(f"login never answered 429 within --max-rate-attempts={settings.max_rate_attempts} "
                             "(RATE-01 reports it), so there is no limited window to use the PAT in")
             observe("login_attempts_to_429", first.attempts)
             observe("retry_after", first.limited.headers.get("Retry-After"))
             while len(judged) < _JUDGED_ROUNDS and len(judged) + len(lapsed) < _MAX_ROUNDS:
-                outcome = _pat_while_limited(api, pat, login_attempt, settings.max_rate_attempts)
+                outcome = _pat_while_limited(api, pat, login_attempt, fresh_login, settings.max_rate_attempts)
                 if outcome is None:
                     break
                 (judged if outcome[1] else lapsed).append(outcome[0])

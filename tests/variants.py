@@ -16,6 +16,8 @@ from akol_fake._errors import Denied
 from akol_fake._store import User
 from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
+from tests.mutants.pat import _limit_pats_too
+from tests.mutants.rate import _TrustsForwardedFor
 
 FAMILIES = ("LOGIN", "LOCK", "2FA")
 
@@ -83,8 +85,35 @@ VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
 )}
 
 
+def _lock_answers_429(scope: Scope, answer: Answer) -> None:
+    if answer.status == 423:
+        answer.status = 429
+        answer.headers.append((b"retry-after", b"1800"))
+
+
+_LOCK_AS_429 = rewriting(_lock_answers_429, "/auth/login")
+
+# A lock that answers 429 (LOCK-01 fails there, rightly) must never be taken for the IP limit by
+# the RATE and PAT checks, whose bursts spend one email that soon locks: each entry's RATE and
+# PAT verdicts, failed clauses by id (none: the IP limit itself conforms).
+LOCK_429: Mapping[str, tuple[Mutant, frozenset[str]]] = {mutant.name: (mutant, failing) for mutant, failing in (
+    (Mutant("lock-answers-429", "RATE-01", "a locked login answers 429 with Retry-After: 1800",
+            wrap=_LOCK_AS_429), frozenset()),
+    (Mutant("lock-answers-429-no-ip-limit", "RATE-01", "a locked login answers 429; there is no IP limit",
+            policy={"rate_limit": 1_000_000}, wrap=_LOCK_AS_429),
+     frozenset({"RATE-01", "RATE-02", "RATE-03", "RATE-04"})),
+    (Mutant("lock-answers-429-pats-limited", "PAT-03",
+            "a locked login answers 429; once the login window is full, PAT requests answer 429 too",
+            wrap=lambda app: _LOCK_AS_429(_limit_pats_too(app))), frozenset({"PAT-03"})),
+    (Mutant("lock-answers-429-trusts-x-forwarded-for", "RATE-04",
+            "a locked login answers 429; the limit is keyed by the client-supplied X-Forwarded-For",
+            service=_TrustsForwardedFor, wrap=_LOCK_AS_429), frozenset({"RATE-04"})),
+)}
+
+
 def app_factory(env: str | None = None) -> ASGIApp:
     name = os.environ.get("AKOL_VARIANT", "")
-    if name not in VARIANTS:
-        raise LookupError(f"AKOL_VARIANT={name!r} names no variant; known: {', '.join(sorted(VARIANTS))}")
-    return VARIANTS[name].build(env)
+    known = {**VARIANTS, **{n: mutant for n, (mutant, _) in LOCK_429.items()}}
+    if name not in known:
+        raise LookupError(f"AKOL_VARIANT={name!r} names no variant; known: {', '.join(sorted(known))}")
+    return known[name].build(env)

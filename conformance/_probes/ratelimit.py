@@ -1,6 +1,7 @@
 """Tripping the IP-level login rate limit (RATE, PAT-03) and leaving the client usable after."""
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -24,9 +25,14 @@ class UnknownEmails:
 
     def __init__(self, prefix: str) -> None:
         self._run = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        self._fresh = itertools.count(1)
 
     def __call__(self, n: int) -> str:
         return f"{self._run}-{n}@example.invalid"
+
+    def fresh(self) -> str:
+        """An address no earlier call returned: no lock or throttle of its own can answer for it."""
+        return f"{self._run}-fresh-{next(self._fresh)}@example.invalid"
 
 
 @dataclass(frozen=True)
@@ -36,18 +42,33 @@ class Burst:
     statuses: dict[int, int]        # counts of the answers before it
 
 
-def trip(attempt: Callable[[int], httpx.Response], cap: int) -> Burst:
-    """Call attempt(1), attempt(2), … until one answers 429, at most ``cap`` times.
+def trip(attempt: Callable[[int], httpx.Response], cap: int,
+         confirm: Callable[[], httpx.Response] | None = None) -> Burst:
+    """Call attempt(1), attempt(2), … until the IP limit answers 429, at most ``cap`` requests.
+
+    ``confirm`` (the same login for a fresh unknown email) tells the IP limit's 429 from one that
+    only the attempt's account gets (a lock or a per-account throttle answering 429), so a burst
+    may spend one email, which the lockout soon refuses without a password check. The confirmed
+    429 is the one returned (its Retry-After is the IP limit's); an account's own only counts.
 
     Call inside ``api.rate_limited()`` so the 429 reaches the caller instead of being waited out.
     """
     statuses: dict[int, int] = {}
-    for n in range(1, cap + 1):
-        response = attempt(n)
+    sent = 0
+    while sent < cap:
+        response = attempt(sent + 1)
+        sent += 1
         if response.status_code == 429:
-            return Burst(n, response, statuses)
+            if confirm is None:
+                return Burst(sent, response, statuses)
+            confirmed = confirm()
+            if confirmed.status_code == 429:
+                return Burst(sent, confirmed, statuses)
+            statuses[429] = statuses.get(429, 0) + 1  # the account's own
+            response = confirmed
+            sent += 1
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-    return Burst(cap, None, statuses)
+    return Burst(sent, None, statuses)
 
 
 def wait_out(api: Api, clock: Clock) -> None:
