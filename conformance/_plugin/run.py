@@ -103,7 +103,8 @@ class Run:
     cut_short: str | None = None      # why the run stopped before its end (budget spent)
     cancelled: str | None = None      # the signal that cancelled the run (SIGTERM, SIGINT)
     exit_says_why: bool = False       # pytest.exit prints ``aborted``: the summary need not
-    sessions: dict[str, tuple[Session, float]] = field(default_factory=dict)  # by email: (session, expiry)
+    # by email: (session, deadline in server time, deadline in time.monotonic())
+    sessions: dict[str, tuple[Session, float, float]] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)  # provisioned once, by use
     reports: list[Path] = field(default_factory=list)
     current: Tally | None = None      # the running test's request counts
