@@ -36,6 +36,7 @@ from akol_conformance._plugin.fixtures import (  # noqa: F401
     not_checked,
     observe,
     pat,
+    quiet,
     server_errors,
     session,
     settings,

@@ -311,7 +311,7 @@ def _sequential(api: Api, clock: Clock, account: Account, numbers: Iterator[int]
 @pytest.mark.clause("LOGIN-05")
 @pytest.mark.destructive
 def test_timing_does_not_tell_unknown_emails(api: Api, clock: Clock, account: Account,
-                                             observe: Observe) -> None:
+                                             observe: Observe, quiet: None) -> None:
     numbers = itertools.count()
     _timed(api, clock, account.email, account.password, 200)  # start from a zero failure count
     _sample(api, clock, account, _WARMUP_PAIRS, numbers)

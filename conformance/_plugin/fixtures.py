@@ -152,6 +152,13 @@ def api(request: pytest.FixtureRequest, akol_run: Run) -> Iterator[Api]:
 
 
 @pytest.fixture
+def quiet(akol_run: Run) -> Iterator[None]:
+    """Nothing of the run's own (accounts made ahead) reaches the target beside this test's requests."""
+    with akol_run.quiet():
+        yield
+
+
+@pytest.fixture
 def control(akol_run: Run, api: Api) -> Control:
     found = akol_run.control(api.http)
     if found is None:
@@ -192,7 +199,7 @@ def totp(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -> Callabl
 def account(akol_run: Run, api: Api) -> Account:
     control = akol_run.control(api.http)
     if control is not None:
-        return control.create_user()
+        return akol_run.provision(control)
     return from_env(akol_run.settings, PLAIN_VARS, "a plain account")
 
 
@@ -208,7 +215,7 @@ def _sacrificial(akol_run: Run, api: Api) -> Control | None:
 def lockout_account(akol_run: Run, api: Api) -> Account:
     control = _sacrificial(akol_run, api)
     if control is not None:
-        return control.create_user()
+        return akol_run.provision(control)
     return from_env(akol_run.settings, LOCKOUT_VARS, "a sacrificial account the lockout checks may lock")
 
 
@@ -218,7 +225,7 @@ def lockout2_account(akol_run: Run, api: Api) -> Account | None:
     or None: LOCK-05 then takes the lockout account before the other lockout checks lock it."""
     control = _sacrificial(akol_run, api)
     if control is not None:
-        return control.create_user()
+        return akol_run.provision(control)
     if all(akol_run.settings.credential(n) for n in LOCKOUT2_VARS):
         return from_env(akol_run.settings, LOCKOUT2_VARS, "a second sacrificial account")
     return None
@@ -228,7 +235,7 @@ def lockout2_account(akol_run: Run, api: Api) -> Account | None:
 def tfa_account(akol_run: Run, api: Api) -> Account:
     control = akol_run.control(api.http)
     if control is not None:
-        return control.create_user(two_factor=True)
+        return akol_run.provision(control, two_factor=True)
     return from_env(akol_run.settings, TFA_VARS, "a 2FA account and its TOTP secret")
 
 
@@ -238,7 +245,7 @@ def spare_tfa_account(akol_run: Run, api: Api) -> Account:
     rightly answers by refusing its codes for a while (2FA-08)."""
     control = akol_run.control(api.http)
     if control is not None:
-        return control.create_user(two_factor=True)
+        return akol_run.provision(control, two_factor=True)
     return from_env(akol_run.settings, TFA2_VARS, "a second 2FA account the run may exhaust (its wrong "
                                                   "codes may lock its codes for a while)")
 
@@ -269,7 +276,7 @@ def _shared_account(request: pytest.FixtureRequest, akol_run: Run, use: str) -> 
         return request.getfixturevalue("account")  # type: ignore[no-any-return]
     account = akol_run.accounts.get(use)
     if account is None:
-        account = akol_run.accounts[use] = request.getfixturevalue("control").create_user()
+        account = akol_run.accounts[use] = akol_run.provision(request.getfixturevalue("control"))
     return account
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,11 +17,12 @@ from akol_conformance._plugin.api import Exchange
 from akol_conformance._plugin.budget import Budget
 from akol_conformance._plugin.options import Settings
 from akol_conformance._plugin.outcomes import Inconclusive
+from akol_conformance._plugin.prefetch import Prefetch
 from akol_conformance._plugin.redact import Redactor
 from akol_conformance._plugin.tally import Tally
 from akol_conformance._plugin.target import InProcessTarget, RemoteTarget, Target, preflight
 from akol_conformance._plugin.verdicts import Verdicts
-from akol_conformance.client import Account, Control, ControlError, Session, probe_test_control
+from akol_conformance.client import CONTROL_PREFIX, Account, Control, ControlError, Session, probe_test_control
 
 FOREIGN_ENV = "staging"
 # The bundled files the clause checks read (JWT-05's word list, ROBUST's OpenAPI document).
@@ -108,6 +110,7 @@ class Run:
     accounts: dict[str, Account] = field(default_factory=dict)  # provisioned once, by use
     reports: list[Path] = field(default_factory=list)
     current: Tally | None = None      # the running test's request counts
+    _prefetch: Prefetch | None = None
     _foreign: Target | None = None
     _foreign_control: bool | None = None
 
@@ -136,6 +139,25 @@ class Run:
 
     def control(self, http: Any) -> Control | None:
         return Control(http, self.redactor.add_from, tally=self.tally) if self.test_control else None
+
+    def provision(self, control: Control, *, two_factor: bool = False) -> Account:
+        """A fresh account: made ahead on a thread for a remote target (see prefetch), else now."""
+        if self._prefetch is None and not self.settings.inprocess:
+            self._prefetch = Prefetch(Control(self.require_target().client(), self.redactor.add_from))
+        account = self._prefetch.take(two_factor) if self._prefetch is not None else None
+        if account is None:
+            return control.create_user(two_factor=two_factor)
+        self.tally("POST", f"{CONTROL_PREFIX}/users", 201)  # made for this test, counted for it
+        return account
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """No request of the run's own beside the test's (a timing check)."""
+        if self._prefetch is None:
+            yield
+            return
+        with self._prefetch.paused():
+            yield
 
     def tally(self, method: str, path: str, status: int) -> None:
         """Count one request for the running test (none runs: preflight, the run's own probes)."""
@@ -171,6 +193,8 @@ class Run:
         return sum(t.resent for t in (self.target, self._foreign) if t is not None)
 
     def close(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.stop()
         for target in (self.target, self._foreign):
             if target is not None:
                 target.close()
