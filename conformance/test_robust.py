@@ -9,8 +9,8 @@ the success answers are exercised too. Against a remote target, login is fuzzed 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
