@@ -83,17 +83,33 @@ def on_path(suffix: str, edit: Editor) -> Editor:
 
 Receive = Callable[[], Awaitable[Message]]
 RequestEditor = Callable[[Scope, bytes], Scope]
+_MAX_CHUNKS = 100_000  # a cap on reading one request body (uvicorn sends 64 KiB chunks)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
-    while True:
+    for _ in range(_MAX_CHUNKS):
         message = await receive()
         if message["type"] != "http.request":
             return b"".join(chunks)
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            break
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the already read ``body`` first, then the real messages."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def rewriting_requests(edit: RequestEditor) -> Callable[[ASGIApp], ASGIApp]:
@@ -105,17 +121,8 @@ def rewriting_requests(edit: RequestEditor) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            body = await _read_body(receive)
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if replayed:
-                    return await receive()
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            await app(edit(scope, body), replay, send)
+            body = await read_body(receive)
+            await app(edit(scope, body), replaying(body, receive), send)
 
         wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
         return wrapped

@@ -11,7 +11,7 @@ from akol_fake import AuthService
 from akol_fake._errors import Denied
 from akol_fake._service import IssuedSession, PendingLogin
 from akol_fake._store import User
-from tests.mutants._asgi import Answer, Editor, Message, Scope, rewriting
+from tests.mutants._asgi import Answer, Editor, Message, Scope, read_body, replaying, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants._envelope import edit_data, error_code, replace_error, request_header
 
@@ -79,9 +79,6 @@ def _generic_message(scope: Scope, answer: Answer) -> None:
         replace_error(answer, 401, "invalid_credentials", "Invalid credentials")
 
 
-_MAX_CHUNKS = 100_000  # a cap on reading one request body (uvicorn sends 64 KiB chunks)
-
-
 def _crash_on_login_body(crashes: Callable[[str, bytes], bool]) -> Callable[[ASGIApp], ASGIApp]:
     """Login requests whose (content type, body) `crashes` says so answer 500; others reach the fake."""
 
@@ -91,28 +88,13 @@ def _crash_on_login_body(crashes: Callable[[str, bytes], bool]) -> Callable[[ASG
             if scope["type"] != "http" or not str(scope.get("path", "")).endswith("/auth/login"):
                 await app(scope, receive, send)
                 return
-            chunks: list[bytes] = []
-            for _ in range(_MAX_CHUNKS):
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-            body = b"".join(chunks)
+            body = await read_body(receive)
             if crashes(request_header(scope, "content-type") or "", body):
                 await send({"type": "http.response.start", "status": 500,
                             "headers": [(b"content-type", b"text/plain")]})
                 await send({"type": "http.response.body", "body": b"Internal Server Error"})
                 return
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if replayed:
-                    return await receive()
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            await app(scope, replay, send)
+            await app(scope, replaying(body, receive), send)
 
         wrapped.state = getattr(app, "state", None)  # type: ignore[attr-defined]
         return wrapped
