@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from akol_fake.spawn import spawn
-from tests._early import early_outcome, starts_early
+from tests._early import starts_early
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = json.loads((REPO / "fixtures" / "data" / "seed-example.json").read_text(encoding="utf-8"))
@@ -117,8 +117,7 @@ def _not_clean(report: dict[str, Any]) -> dict[str, str]:
 
 
 def test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses(tmp_path: Path) -> None:
-    (result, report, secrets), tmp_path = early_outcome(
-        __name__, "test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses", tmp_path)
+    (result, report, secrets), tmp_path = _whole_suite.outcome(tmp_path)
     assert report["testControl"] is False
     assert _not_clean(report) == {}, _tail(result)
     assert result.returncode == 0, _tail(result)
@@ -131,8 +130,7 @@ def test_whole_suite_black_box_judges_the_lockout_and_2fa_clauses(tmp_path: Path
 
 
 def test_one_lockout_account_judges_lock_05_and_06_in_one_run(tmp_path: Path) -> None:
-    (result, report, _), _ = early_outcome(__name__, "test_one_lockout_account_judges_lock_05_and_06_in_one_run",
-                                           tmp_path)
+    (result, report, _), _ = _one_lockout_account.outcome(tmp_path)
     assert _not_clean(report) == {}, _tail(result)
     clauses = {c["id"]: c for c in report["clauses"]}
     judged = {cid: clauses[cid]["status"] for cid in ("LOCK-01", "LOCK-02", "LOCK-05", "LOCK-06")}

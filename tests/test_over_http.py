@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from akol_fake.spawn import spawn
-from tests._early import early_outcome, starts_early
+from tests._early import starts_early
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = json.loads((REPO / "fixtures" / "data" / "seed-example.json").read_text())
@@ -77,7 +77,7 @@ def _black_box(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[s
 
 
 def test_black_box_without_test_control(tmp_path: Path) -> None:
-    (result, report, env), tmp_path = early_outcome(__name__, "test_black_box_without_test_control", tmp_path)
+    (result, report, env), tmp_path = _black_box.outcome(tmp_path)
     assert result.returncode == 0, _tail(result)
     assert report["testControl"] is False
     clauses = {c["id"]: c for c in report["clauses"]}

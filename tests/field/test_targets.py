@@ -15,9 +15,9 @@ import pytest
 
 import akol_fixtures
 from akol_fake.spawn import spawn
+from tests._early import starts_early
 from tests.field._proxy import proxy
 from tests.field._run import REPO, Outcome, clean_env, command, failed, run_suite
-from tests._early import early_outcome, starts_early
 from tests.field._targets import answering
 from tests.plugin.conftest import free_port, serve
 
@@ -136,7 +136,7 @@ def _80_bit_totp_secret(tmp_path: Path) -> Outcome:
 
 
 def test_an_80_bit_totp_secret_works_black_box(tmp_path: Path) -> None:
-    outcome, _ = early_outcome(__name__, "test_an_80_bit_totp_secret_works_black_box", tmp_path)
+    outcome, _ = _80_bit_totp_secret.outcome(tmp_path)
     assert outcome.code == 0 and failed(outcome) == [], outcome.tail()
     clauses = outcome.clauses()
     for cid in ("2FA-02", "2FA-03", "LOGIN-06"):
