@@ -60,10 +60,31 @@ class CountingService(AuthService):
     checks = 0
     _counting = threading.Lock()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.created: set[str] = set()  # accounts made (each hashed its password), by email key
+        self.logged_in: set[str] = set()  # email keys a login named
+
     def hash_password(self, password: str, salt: bytes) -> bytes:
         with self._counting:
             self.checks += 1
         return super().hash_password(password, salt)
+
+    def create_user(self, email: str, password: str, **kwargs: Any) -> Any:
+        user = super().create_user(email, password, **kwargs)
+        with self._counting:
+            self.created.add(user.email_key)
+        return user
+
+    def login(self, email: str, password: str, **kwargs: Any) -> Any:
+        with self._counting:
+            self.logged_in.add(self.normalize_email(email))
+        return super().login(email, password, **kwargs)
+
+    @property
+    def unused(self) -> int:
+        """Accounts made that no login named: made ahead and never needed, or only for a PAT."""
+        return len(self.created - self.logged_in)
 
 
 @dataclass
@@ -101,6 +122,8 @@ class Run:
     exit_code: int
     target_checks: int
     foreign_checks: int
+    provisioned: int  # accounts made on the target, each a password check
+    unused: int  # of them, never named by a login
     verdict: str
     clauses: list[dict[str, Any]]
     times: dict[str, float]
@@ -114,9 +137,10 @@ def _clause_times(junit: Path) -> dict[str, float]:
     return {case.get("name", ""): float(case.get("time", 0)) for case in ET.parse(junit).getroot().iter("testcase")}
 
 
-def run_once(iterations: int, suite_args: list[str]) -> Run:
+def run_once(iterations: int, suite_args: list[str], keep: Path | None = None) -> Run:
     policy = replace(Policy(), hash_iterations=iterations)
-    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-slow-") as reports:
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-slow-") as scratch:
+        reports = keep or scratch
         target = stack.enter_context(served(policy, "production"))
         foreign = stack.enter_context(served(policy, "staging"))
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--report-dir={reports}",
@@ -132,15 +156,16 @@ def run_once(iterations: int, suite_args: list[str]) -> Run:
         except (OSError, ValueError):
             raise SystemExit(f"the suite wrote no report (exit {done.returncode}):\n"
                              f"{(done.stdout + done.stderr)[-3000:]}") from None
-        return Run(seconds, done.returncode, target.service.checks, foreign.service.checks, report["verdict"],
-                   report["clauses"], times)
+        return Run(seconds, done.returncode, target.service.checks, foreign.service.checks,
+                   len(target.service.created), target.service.unused, report["verdict"], report["clauses"], times)
 
 
 def _line(run: Run) -> str:
     slowest = sorted(run.times.items(), key=lambda item: -item[1])[:_SLOWEST]
     shown = ", ".join(f"{clause} {seconds:.1f} s" for clause, seconds in slowest)
     return (f"{run.seconds:6.1f} s wall  exit {run.exit_code} ({run.verdict})  password checks {run.checks} "
-            f"(target {run.target_checks}, foreign {run.foreign_checks})  slowest: {shown}")
+            f"(target {run.target_checks}: {run.provisioned} accounts made, {run.unused} never logged in; "
+            f"foreign {run.foreign_checks})  slowest: {shown}")
 
 
 _TABLE_KINDS = ("passwordChecks", "login", "verify2fa", "provisioned", "total")
@@ -174,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     cost.add_argument("--hash-iterations", type=int, help="PBKDF2 rounds instead of calibrating")
     parser.add_argument("--runs", type=int, default=1, help="runs; the figures of the median one are shown")
     parser.add_argument("--table", action="store_true", help="print the per-clause request counts (markdown)")
+    parser.add_argument("--keep-reports", type=Path, metavar="DIR",
+                        help="write the suite's reports here (the last run's), not to a scratch folder")
     args = parser.parse_args(own)
     iterations = args.hash_iterations or calibrated_iterations(args.hash_ms)
     started = time.perf_counter()
@@ -184,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
           f"suite args: {' '.join(suite_args) or '(none)'}", flush=True)
     runs = []
     for number in range(args.runs):
-        runs.append(run_once(iterations, suite_args))
+        runs.append(run_once(iterations, suite_args, args.keep_reports))
         print(f"run {number + 1}: {_line(runs[-1])}", flush=True)
     median = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
     if args.runs > 1:

@@ -8,7 +8,7 @@ takes the fixtures below by name, and judges the target only through these helpe
   clause could not be judged; anything else a check raises is the suite's own error.
 - response shapes several clauses share (``json_body``, ``expect_login_success``,
   ``token_fields``), the page's token lifetimes and moving the server clock to a point of a
-  token's life (``advance_to``, ``issued_at``), tripping the IP login limit (``trip``), telling
+  token's life (``advance_to``, ``issued_at``), tripping the IP login limit (``trip``; the ``ip_bursts`` fixture, cheaply), telling
   a 429 of one account from the IP limit's (``past_ip_limit``).
 - the fixture types, for annotations: ``Api``, ``Clock``, ``Account``, ``Session``, ``Pat``,
   ``ForeignToken``, ``Control``, ``Settings``, ``Login``, ``Observe``, ``NotChecked``, ``Totp``.
@@ -28,8 +28,10 @@ from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.options import Settings
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect, expect_status
 from akol_conformance._probes.ratelimit import (
+    FRESH_WINDOW_SECONDS,
     Answer,
     Burst,
+    IpBursts,
     UnknownEmails,
     let_pass,
     past_ip_limit,
@@ -40,8 +42,8 @@ from akol_conformance._probes.ratelimit import (
 from akol_conformance.client import Account, Control, ForeignToken, Pat, Session, parse_jwt, retry_after_seconds
 
 __all__ = [
-    "ACCESS_TTL", "REFRESH_TTL", "TOKEN_FIELDS",
-    "Account", "Answer", "Api", "Burst", "ClauseFailure", "Clock", "Control", "ForeignToken", "Inconclusive",
+    "ACCESS_TTL", "FRESH_WINDOW_SECONDS", "REFRESH_TTL", "TOKEN_FIELDS",
+    "Account", "Answer", "Api", "Burst", "ClauseFailure", "Clock", "Control", "ForeignToken", "Inconclusive", "IpBursts",
     "Login", "NotChecked", "Observe", "Pat", "Session", "Settings", "Totp", "UnknownEmails",
     "advance_to", "expect", "expect_login_success", "expect_status", "issued_at", "json_body", "let_pass", "numeric",
     "parse_jwt", "past_ip_limit", "past_limit", "response_token_fields", "retry_after_seconds", "token_fields", "trip",

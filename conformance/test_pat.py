@@ -10,6 +10,7 @@ from akol_conformance.check import (
     Api,
     Clock,
     Inconclusive,
+    IpBursts,
     Observe,
     Pat,
     Settings,
@@ -17,7 +18,6 @@ from akol_conformance.check import (
     expect,
     expect_status,
     parse_jwt,
-    trip,
     wait_out,
 )
 
@@ -51,45 +51,42 @@ def test_pat_does_not_expire(api, pat, clock, settings) -> None:
         expect_status(api.agents(token=pat.token), 200, what=f"the PAT {days} days after it was created")
 
 
-def _pat_while_limited(api: Api, pat: Pat, login_attempt: Callable[[int], httpx.Response],
-                       fresh_login: Callable[[], httpx.Response], cap: int) -> tuple[int, bool] | None:
+def _pat_while_limited(api: Api, pat: Pat, ip_bursts: IpBursts, attempt: Callable[[str], httpx.Response],
+                       emails: UnknownEmails, cap: int, clock: Clock) -> tuple[int, bool] | None:
     """One PAT request bracketed by the login limit: trip it right before, verify it right after
     (with a fresh email: the burst's own email may be locked, and a lock may answer 429).
 
     (PAT status, whether login still answered 429 right after); None when no 429 came within ``cap``.
     A window that lapsed in between (a short sliding window) leaves the PAT's answer unjudged.
     """
-    if trip(login_attempt, cap, confirm=fresh_login).limited is None:
+    if ip_bursts.trip(attempt, emails, cap, clock).limited is None:
         return None
     status = api.agents(token=pat.token).status_code
-    return status, fresh_login().status_code == 429
+    return status, attempt(emails.fresh()).status_code == 429
 
 
 @pytest.mark.clause("PAT-03")
 @pytest.mark.destructive
-def test_pat_skips_login_rate_limit(api: Api, pat: Pat, settings: Settings, clock: Clock,
+def test_pat_skips_login_rate_limit(api: Api, pat: Pat, settings: Settings, clock: Clock, ip_bursts: IpBursts,
                                     observe: Observe) -> None:
     emails = UnknownEmails("pat-rate")
 
-    def login_attempt(n: int) -> httpx.Response:
-        # One email: once it locks, the attempts that keep the limit in force cost no password check.
-        return api.login(emails(0), "wrong-password")
-
-    def fresh_login() -> httpx.Response:
-        return api.login(emails.fresh(), "wrong-password")
+    def attempt(email: str) -> httpx.Response:
+        return api.login(email, "wrong-password")
 
     judged: list[int] = []
     lapsed: list[int] = []
     try:
         with api.rate_limited():
-            first = trip(login_attempt, settings.max_rate_attempts, confirm=fresh_login)
+            first = ip_bursts.trip(attempt, emails, settings.max_rate_attempts, clock)
             if first.limited is None:
                 pytest.skip(f"login never answered 429 within --max-rate-attempts={settings.max_rate_attempts} "
                             "(RATE-01 reports it), so there is no limited window to use the PAT in")
             observe("login_attempts_to_429", first.attempts)
             observe("retry_after", first.limited.headers.get("Retry-After"))
             while len(judged) < _JUDGED_ROUNDS and len(judged) + len(lapsed) < _MAX_ROUNDS:
-                outcome = _pat_while_limited(api, pat, login_attempt, fresh_login, settings.max_rate_attempts)
+                outcome = _pat_while_limited(api, pat, ip_bursts, attempt, emails, settings.max_rate_attempts,
+                                             clock)
                 if outcome is None:
                     break
                 (judged if outcome[1] else lapsed).append(outcome[0])

@@ -56,6 +56,17 @@ def test_whole_suite_with_test_control(tmp_path: Path) -> None:
     assert [cid for cid, status in statuses.items() if status != "passed"] == [], _tail(result)
 
 
+def test_a_429_waited_out_before_verify_2fa_gets_a_code_of_the_new_time(tmp_path: Path) -> None:
+    """An IP limit of 2 logins: the third request of LOGIN-06 (its verify-2fa) draws a 429, which the
+    test clock waits out by 60 s. A code made before that wait is two steps old by then."""
+    with akol_fake("--rate-limit", "2") as url:
+        result, report = run_suite(tmp_path, f"--target={url}", "--clause=LOGIN-06", "--clause=2FA-02")
+    assert result.returncode == 0, _tail(result)
+    clauses = {c["id"]: c for c in report["clauses"] if c.get("selected", True)}
+    assert {cid: c["status"] for cid, c in clauses.items()} == {"LOGIN-06": "passed", "2FA-02": "passed"}
+    assert clauses["LOGIN-06"]["requests"]["verify2fa"] == 2  # the one verify-2fa: its 429, then its retry
+
+
 @starts_early(__name__, "test_black_box_without_test_control")
 def _black_box(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, str]]:
     seed = tmp_path / "seed.json"

@@ -1,6 +1,7 @@
 """Conforming variants (tests/variants.py) pass the LOGIN, LOCK and 2FA families clean."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests._mutation import ROOT, SUITE_TIMEOUT, suite_command
-from tests.variants import FAMILIES, LOCK_429, VARIANTS
+from tests.field._run import run_suite
+from tests.plugin.conftest import serve
+from tests.variants import FAMILIES, RATE_VARIANTS, VARIANTS
 
 
 def _run(name: str, families: tuple[str, ...], tmp_path: Path) -> tuple[dict[str, str], str, int]:
@@ -31,9 +34,24 @@ def test_conforming_variant_passes_clean(name: str, tmp_path: Path) -> None:
     assert code == 0, tail
 
 
-@pytest.mark.parametrize("name", sorted(LOCK_429))
-def test_a_lock_answering_429_is_never_taken_for_the_ip_limit(name: str, tmp_path: Path) -> None:
-    mutant, failing = LOCK_429[name]
+@pytest.mark.parametrize("name", sorted(RATE_VARIANTS))
+def test_the_lock_never_misleads_the_ip_limit_checks(name: str, tmp_path: Path) -> None:
+    mutant, failing = RATE_VARIANTS[name]
     unclean, tail, _ = _run(name, ("RATE", "PAT"), tmp_path)
     assert set(unclean) == failing, f"{mutant.description}: {unclean}\n{tail}"
     assert all(why.startswith("failed") for why in unclean.values()), unclean
+
+
+def test_a_limit_the_lock_does_not_fill_is_found_without_a_test_clock(tmp_path: Path) -> None:
+    """Black-box: the one-email burst draws no 429, so distinct emails fill the window, its short
+    Retry-After is waited out in real time, and the threshold is measured from an empty window."""
+    mutant, _ = RATE_VARIANTS["lock-before-ip-limit"]
+    app = dataclasses.replace(mutant, policy={"test_control": False, "rate_window": 2}).build()
+    with serve(app) as url:
+        outcome = run_suite(tmp_path, f"--target={url}", "--destructive", "--clause=RATE-01", "--clause=RATE-03")
+    clauses = outcome.clauses()
+    assert outcome.code == 0, outcome.tail()
+    assert {cid: clauses[cid]["status"] for cid in ("RATE-01", "RATE-03")} == {"RATE-01": "passed",
+                                                                              "RATE-03": "passed"}
+    observed = clauses["RATE-01"]["observed"]
+    assert observed["threshold"] == 21 and observed["one_email_attempts_first"] == 200, observed

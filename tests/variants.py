@@ -6,9 +6,12 @@ inconclusive): a check that fails one of them judges an implementation choice, n
 """
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from akol_fake import AuthService, _totp
 from akol_fake import _errors as err
@@ -69,6 +72,19 @@ def _lock_with_retry_after(scope: Scope, answer: Answer) -> None:
         answer.headers.append((b"retry-after", b"1800"))
 
 
+_ANSWERS = itertools.count(1)
+
+
+def _numbered(scope: Scope, answer: Answer) -> None:
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return
+    if isinstance(body, dict) and body.get("success") is False:
+        body["requestNumber"] = next(_ANSWERS)
+        answer.body = json.dumps(body).encode()
+
+
 VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
     Mutant("totp-guard-by-step", "2FA-07", "refuses any code not from a later step than the last one accepted",
            service=_StepReplayGuard),
@@ -82,6 +98,9 @@ VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
            wrap=rewriting(_lock_with_retry_after, "/auth/login")),
     Mutant("ip-limit-10-a-minute", "RATE-01", "the IP login limit is 10 a minute, not 20",
            policy={"rate_limit": 10}),
+    Mutant("error-bodies-numbered", "LOGIN-03",
+           "every login error carries the server's running answer number (a per-request field)",
+           wrap=rewriting(_numbered, "/auth/login")),
 )}
 
 
@@ -93,10 +112,25 @@ def _lock_answers_429(scope: Scope, answer: Answer) -> None:
 
 _LOCK_AS_429 = rewriting(_lock_answers_429, "/auth/login")
 
-# A lock that answers 429 (LOCK-01 fails there, rightly) must never be taken for the IP limit by
-# the RATE and PAT checks, whose bursts spend one email that soon locks: each entry's RATE and
-# PAT verdicts, failed clauses by id (none: the IP limit itself conforms).
-LOCK_429: Mapping[str, tuple[Mutant, frozenset[str]]] = {mutant.name: (mutant, failing) for mutant, failing in (
+
+class _LockBeforeIpLimit(AuthService):
+    """The lock answers before the IP limiter counts (lockout middleware in front of the limiter):
+    a locked email's attempts never fill the window, though every other attempt does."""
+
+    def login(self, email: str, password: str, **kwargs: Any) -> Any:
+        user = self.find_user(email)
+        if self.lockout_remaining(user if user is not None else self.unknown_email_counter(email)) is not None:
+            raise err.account_locked()
+        return super().login(email, password, **kwargs)
+
+
+# The RATE and PAT bursts spend one email, which soon locks. How the lock meets the IP limit must
+# never mislead them: a lock that answers 429 (LOCK-01 fails there, rightly) is not the IP limit,
+# and a limit that does not count what the lock refused is a limit all the same. Each entry's
+# RATE and PAT verdicts: failed clauses by id (none where the IP limit itself conforms).
+RATE_VARIANTS: Mapping[str, tuple[Mutant, frozenset[str]]] = {mutant.name: (mutant, failing) for mutant, failing in (
+    (Mutant("lock-before-ip-limit", "RATE-01", "the lock answers before the IP limiter counts the attempt",
+            service=_LockBeforeIpLimit), frozenset()),
     (Mutant("lock-answers-429", "RATE-01", "a locked login answers 429 with Retry-After: 1800",
             wrap=_LOCK_AS_429), frozenset()),
     (Mutant("lock-answers-429-no-ip-limit", "RATE-01", "a locked login answers 429; there is no IP limit",
@@ -113,7 +147,7 @@ LOCK_429: Mapping[str, tuple[Mutant, frozenset[str]]] = {mutant.name: (mutant, f
 
 def app_factory(env: str | None = None) -> ASGIApp:
     name = os.environ.get("AKOL_VARIANT", "")
-    known = {**VARIANTS, **{n: mutant for n, (mutant, _) in LOCK_429.items()}}
+    known = {**VARIANTS, **{n: mutant for n, (mutant, _) in RATE_VARIANTS.items()}}
     if name not in known:
         raise LookupError(f"AKOL_VARIANT={name!r} names no variant; known: {', '.join(sorted(known))}")
     return known[name].build(env)

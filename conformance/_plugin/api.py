@@ -186,8 +186,13 @@ class Api:
     def refresh(self, refresh_token: str) -> httpx.Response:
         return self.request("POST", "/auth/refresh", json={"refreshToken": refresh_token})
 
-    def verify_2fa(self, pending_token: str, code: str) -> httpx.Response:
-        return self.request("POST", "/auth/verify-2fa", json={"pendingToken": pending_token, "code": code})
+    def verify_2fa(self, pending_token: str, code: str | Callable[[], str]) -> httpx.Response:
+        """``code``: a TOTP code, or what makes one valid at the time of each send: a 429 waited
+        out moves the clock (or waits) past the 30-s life of a code made before it."""
+        def body() -> dict[str, str]:
+            return {"pendingToken": pending_token, "code": code() if callable(code) else code}
+
+        return self.request("POST", "/auth/verify-2fa", json=body)
 
     def logout(self, token: str | None) -> httpx.Response:
         return self.request("POST", "/auth/logout", token=token)
@@ -199,7 +204,8 @@ class Api:
     def request(self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
                 headers: Mapping[str, str | bytes] | None = None, token: str | None = None) -> httpx.Response:
         """``path`` is relative to /api/v1; ``token`` becomes ``Authorization: Bearer <token>``;
-        a header value given as bytes goes out as those bytes (non-ASCII, non-UTF-8 included)."""
+        a header value given as bytes goes out as those bytes (non-ASCII, non-UTF-8 included);
+        ``json`` may be a callable, made again for each send (a retry after a 429)."""
         url = API_PREFIX + (path if path.startswith("/") else "/" + path)
         # Surrounding whitespace is not part of a field value on the wire (RFC 9110 §5.5) and
         # h11 refuses to send it: strip it so in-process and HTTP targets see the same request.
@@ -210,13 +216,13 @@ class Api:
             self.log.redactor.add(token, min_len=MIN_TOKEN_LEN)
             sent["Authorization"] = f"Bearer {token}"
         kwargs: dict[str, Any] = {"headers": sent}
-        if json is not None:
-            kwargs["json"] = json
         if content is not None:
             kwargs["content"] = content
         slept = 0.0
         attempt = 0
         while True:
+            if json is not None:
+                kwargs["json"] = json() if callable(json) else json
             response = self._send(method, url, kwargs)
             if response.status_code != 429 or (self._raw_429 > 0 and not getattr(self._local, "wait", False)):
                 return response

@@ -25,6 +25,7 @@ from akol_conformance._plugin.options import (
 from akol_conformance._plugin.outcomes import ClauseFailure, Inconclusive, expect_status
 from akol_conformance._plugin.run import Run, ServerErrors, get_run
 from akol_conformance._plugin.target import Target
+from akol_conformance._probes.ratelimit import IpBursts
 from akol_conformance.check import ACCESS_TTL
 from akol_conformance.client import (
     TOTP_STEP,
@@ -103,7 +104,8 @@ def _log_in(api: Api, account: Account, code: Callable[[str], str]) -> Session:
         if not account.totp_secret:
             raise ClauseFailure(what="login of the test account", expected="a session (the account has no 2FA)",
                                 observed="requires2FA: true")
-        response = api.verify_2fa(str(data.get("pendingToken")), code(account.totp_secret))
+        secret = account.totp_secret
+        response = api.verify_2fa(str(data.get("pendingToken")), lambda: code(secret))
         expect_status(response, 200, what="2FA verification of the test account")
         data = _data(response, "2FA verification of the test account")
     token, refresh = data.get("token"), data.get("refreshToken")
@@ -149,6 +151,12 @@ def api(request: pytest.FixtureRequest, akol_run: Run) -> Iterator[Api]:
     yield Api(http, log, waiter, akol_run.budget)
     if akol_run.settings.inprocess:
         http.close()
+
+
+@pytest.fixture(scope="session")
+def ip_bursts() -> IpBursts:
+    """How this run trips the IP login limit: what the target showed of it is kept for the run."""
+    return IpBursts()
 
 
 @pytest.fixture
@@ -197,6 +205,8 @@ def totp(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -> Callabl
 
 @pytest.fixture
 def account(akol_run: Run, api: Api) -> Account:
+    """A plain account, fresh via test control: the tests that take it send it wrong passwords,
+    and a target may rightly keep that count after a correct login (django-axes does)."""
     control = akol_run.control(api.http)
     if control is not None:
         return akol_run.provision(control)
@@ -213,9 +223,11 @@ def _sacrificial(akol_run: Run, api: Api) -> Control | None:
 
 @pytest.fixture
 def lockout_account(akol_run: Run, api: Api) -> Account:
+    """One per run, as AKOL_LOCKOUT_* is without test control: the lockout checks share the lock
+    one of them makes (test_lockout's ledger) instead of paying a run of wrong passwords each."""
     control = _sacrificial(akol_run, api)
     if control is not None:
-        return akol_run.provision(control)
+        return _run_account(akol_run, control, "lockout")
     return from_env(akol_run.settings, LOCKOUT_VARS, "a sacrificial account the lockout checks may lock")
 
 
@@ -233,16 +245,18 @@ def lockout2_account(akol_run: Run, api: Api) -> Account | None:
 
 @pytest.fixture
 def tfa_account(akol_run: Run, api: Api) -> Account:
+    """One per run, as AKOL_TFA_* is without test control (``totp`` never hands out a code twice)."""
     control = akol_run.control(api.http)
     if control is not None:
-        return akol_run.provision(control, two_factor=True)
+        return _run_account(akol_run, control, "tfa", two_factor=True)
     return from_env(akol_run.settings, TFA_VARS, "a 2FA account and its TOTP secret")
 
 
 @pytest.fixture
 def spare_tfa_account(akol_run: Run, api: Api) -> Account:
     """A 2FA account the run may exhaust: 2FA-06..08 spend wrong codes on it, which a server
-    rightly answers by refusing its codes for a while (2FA-08)."""
+    rightly answers by refusing its codes for a while (2FA-08). Fresh via control, so 2FA-08
+    counts from zero (it tells a limit of 20 from 21), not one per run as AKOL_TFA2_* is."""
     control = akol_run.control(api.http)
     if control is not None:
         return akol_run.provision(control, two_factor=True)
@@ -269,15 +283,27 @@ def long_password_account(akol_run: Run, api: Api) -> Account:
     return account
 
 
-def _shared_account(request: pytest.FixtureRequest, akol_run: Run, use: str) -> Account:
-    """With test control, an account provisioned once for ``use`` and shared by the tests that
-    never see it (they only log in with it): each provisioning is a password hash; else ``account``."""
-    if not akol_run.test_control or "account" in request.fixturenames:
-        return request.getfixturevalue("account")  # type: ignore[no-any-return]
+def _run_account(akol_run: Run, control: Control, use: str, *, two_factor: bool = False) -> Account:
+    """The account provisioned for ``use`` once per run: each provisioning is a password hash."""
     account = akol_run.accounts.get(use)
     if account is None:
-        account = akol_run.accounts[use] = akol_run.provision(request.getfixturevalue("control"))
+        account = akol_run.accounts[use] = akol_run.provision(control, two_factor=two_factor)
     return account
+
+
+def _shared_account(request: pytest.FixtureRequest, akol_run: Run, use: str) -> Account:
+    """With test control, an account provisioned once for ``use`` and shared by the tests that
+    never see it (they only log in with it); else ``account``."""
+    if not akol_run.test_control or "account" in request.fixturenames:
+        return request.getfixturevalue("account")  # type: ignore[no-any-return]
+    return _run_account(akol_run, request.getfixturevalue("control"), use)
+
+
+@pytest.fixture
+def shared_account(request: pytest.FixtureRequest, akol_run: Run) -> Account:
+    """A plain account the test only logs in to, with its right password: via test control the
+    one ``login()`` uses, shared by the run; else ``account`` (AKOL_EMAIL/AKOL_PASSWORD)."""
+    return _shared_account(request, akol_run, "login")
 
 
 @pytest.fixture
@@ -305,8 +331,7 @@ def session(request: pytest.FixtureRequest, akol_run: Run, api: Api, clock: Cloc
 
     Shared between the tests that ask for it while its access token is live in server time, so a
     slow password check is paid once, not per test. A test that also takes ``account`` gets a
-    session of that very account; the others share one account of their own (fresh via test
-    control, where a test may change its ``account``)."""
+    fresh session of that very account; the others share one account of their own."""
     # Not the `login` fixture's shared account: a target may revoke all of an account's sessions
     # when a test there replays a refresh token, and this session must outlive such tests.
     account = _shared_account(request, akol_run, "session")
@@ -330,7 +355,10 @@ def session(request: pytest.FixtureRequest, akol_run: Run, api: Api, clock: Cloc
 def pat(request: pytest.FixtureRequest, akol_run: Run, api: Api) -> Pat:
     control = akol_run.control(api.http)
     if control is not None:
-        return control.create_pat(request.getfixturevalue("account"))
+        # A test's own account, else one owner per run (PAT-05 changes its role: not `login`'s).
+        owner = request.getfixturevalue("account") if "account" in request.fixturenames else \
+            _run_account(akol_run, control, "pat owner")
+        return control.create_pat(owner)
     s = akol_run.settings
     token = s.credential(PAT_VAR)
     if not token:

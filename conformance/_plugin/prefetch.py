@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from akol_conformance.client import Account, Control
 
-DEPTH = 2
+DEPTH = 1
 _MAX_FAILURES = 3  # then the tests provision for themselves, where faults are handled and reported
 
 

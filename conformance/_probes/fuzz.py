@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -379,14 +380,23 @@ _PROBE_STRINGS = ("é", "𝕏☃", "\x00", "' OR '1'='1", " ", "a" * 5000)
 
 
 _PLAIN = "akol-probe"
+# Well-formed, so a server that checks the form lets the other field's probe string through.
+_PLAIN_EMAIL = "akol-probe@example.invalid"
+# Operations where this answer shows that every body field was used: a login answering 401 looked
+# the email up and checked the password (for unknown emails too: LOGIN-03, LOGIN-05). Their
+# probe strings go in all fields at once, since each separate probe would cost a password check;
+# any other answer (a field refused up front) sends them field by field after all.
+_ALL_FIELDS_USED = {"POST /auth/login": 401}
 
 
 @dataclass(frozen=True)
 class _Probe:
-    """One deterministic edge case; ``field`` is the body field it puts a probe string in."""
+    """One deterministic edge case; ``field`` is the body field it puts a probe string in, None
+    when it fills them all, and then ``split`` holds the probes of each field alone."""
 
     make: Callable[[], Case]
     field: str | None = None
+    split: tuple[_Probe, ...] = ()
 
 
 def _probes(label: str) -> list[_Probe]:
@@ -405,11 +415,17 @@ def _probes(label: str) -> list[_Probe]:
     probes = [_Probe(lambda case=case: case) for case in coverage]  # type: ignore[misc]
     template = next((case.body for case in coverage if isinstance(case.body, dict) and case.body
                      and all(isinstance(v, str) for v in case.body.values())), None)
-    plain = {name: _PLAIN for name in template or {}}
-    for name in plain:
-        probes += [_Probe(functools.partial(operation.Case, body={**plain, name: value},
-                                            media_type="application/json"), name)
-                   for value in _PROBE_STRINGS]
+    plain = {name: _PLAIN_EMAIL if name == "email" else _PLAIN for name in template or {}}
+
+    def case(fields: dict[str, str]) -> Callable[[], Case]:
+        return functools.partial(operation.Case, body=fields, media_type="application/json")
+
+    for value in _PROBE_STRINGS:
+        alone = tuple(_Probe(case({**plain, name: value}), name) for name in plain)
+        if label in _ALL_FIELDS_USED and len(plain) > 1:
+            probes.append(_Probe(case(dict.fromkeys(plain, value)), None, alone))
+        else:
+            probes += alone
     return probes
 
 
@@ -433,6 +449,7 @@ class _Run:
         self.verdicts = verdicts
         self.advance_clock = advance_clock
         self.sent = 0
+        self.last_status: int | None = None
         self.password_checks: int | None = None  # counted once the generated phase begins
         self.findings: dict[str, list[Finding]] = {name: [] for name in verdicts}
 
@@ -447,6 +464,7 @@ class _Run:
             self.password_checks += 1
         response = send(self.api, wire)
         self.sent += 1
+        self.last_status = response.status_code
         if response.status_code == 429 and self.advance_clock is not None:
             self.advance_clock(retry_after_seconds(response))
         first = None
@@ -499,14 +517,18 @@ def _pass(api: Api, label: str, verdicts: Mapping[str, Verdict], variants: Seque
     limit = count or examples()
 
     with api.rate_limited():
-        for probe in _probes(label):
+        probes = deque(_probes(label))
+        while probes:
+            probe = probes.popleft()
             # A probe string goes as generated and with each credential that leaves its field alone.
             fitting = [v for v in variants if probe.field is not None and probe.field not in v.fields]
             for choice in (None, *fitting):
                 try:
                     run.attempt(probe.make(), choice, Noise())
                 except _UNSENDABLE:
-                    continue
+                    run.last_status = None
+                if choice is None and probe.split and run.last_status != _ALL_FIELDS_USED.get(label):
+                    probes.extendleft(reversed(probe.split))
         if token_starts and _secured(label):
             for garbage in token_shaped(token_starts):
                 try:

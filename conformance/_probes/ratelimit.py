@@ -14,10 +14,13 @@ from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.outcomes import Inconclusive
 from akol_conformance.client import retry_after_seconds
 
-__all__ = ["Answer", "Burst", "UnknownEmails", "let_pass", "past_ip_limit", "past_limit", "trip", "wait_out"]
+__all__ = ["FRESH_WINDOW_SECONDS", "Answer", "Burst", "IpBursts", "UnknownEmails", "let_pass", "past_ip_limit", "past_limit", "trip",
+           "wait_out"]
 
 # Without a test clock, the longest real wait for one Retry-After (the client's own bound too).
 MAX_REAL_WAIT = 120.0
+# Longer than any plausible login-limit window: a test clock moved this far starts an empty one.
+FRESH_WINDOW_SECONDS = 3600.0
 
 
 class UnknownEmails:
@@ -40,6 +43,9 @@ class Burst:
     attempts: int                   # attempts sent, the 429 included
     limited: httpx.Response | None  # the first 429, None when none came within the cap
     statuses: dict[int, int]        # counts of the answers before it
+    # One-email attempts sent before these, which drew no 429: the limit did not count what the
+    # lock refused, so distinct emails followed (``attempts`` counts those only).
+    before: int = 0
 
 
 def trip(attempt: Callable[[int], httpx.Response], cap: int,
@@ -69,6 +75,71 @@ def trip(attempt: Callable[[int], httpx.Response], cap: int,
             sent += 1
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
     return Burst(sent, None, statuses)
+
+
+class IpBursts:
+    """Trips the IP limit as cheaply as this run's target allows, the same answer either way.
+
+    One email first: once the lock refuses it, an attempt costs the target no password check. A
+    target whose limit never counts what the lock refused (the lock answers before the limiter)
+    draws no 429 from that, though it limits each client. So when a one-email burst the lock
+    refused ends without a 429, distinct emails (each a password check) settle it, from an empty
+    window, with the whole cap: the test clock moves past the window, or without one the window
+    is filled and its Retry-After waited out. From then on this run sends only distinct emails;
+    once they found no 429 within the cap, a failed one-email burst stands: the confirmation is
+    paid once per run, not per check."""
+
+    def __init__(self) -> None:
+        self._lock_refusals_count: bool | None = None  # None: not known yet
+        self._no_limit_seen = False
+
+    def trip(self, attempt: Callable[[str], httpx.Response], emails: UnknownEmails, cap: int,
+             clock: Clock) -> Burst:
+        """Logins ``attempt(email)`` until the IP limit answers 429, at most ``cap`` per burst.
+        Call inside ``api.rate_limited()``."""
+        def spread(n: int) -> httpx.Response:
+            return attempt(emails.fresh())
+
+        if self._lock_refusals_count is False:
+            return trip(spread, cap)
+        burst = trip(lambda n: attempt(emails(0)), cap, confirm=lambda: spread(0))
+        if burst.limited is not None:
+            self._lock_refusals_count = True
+            return burst
+        if self._lock_refusals_count or self._no_limit_seen or not _lock_refused(burst):
+            return burst
+        if not _empty_window(spread, cap, clock):
+            self._no_limit_seen = True
+            return burst
+        again = trip(spread, cap)
+        if again.limited is None:
+            self._no_limit_seen = True
+        else:
+            self._lock_refusals_count = False
+        return Burst(again.attempts, again.limited, again.statuses, before=burst.attempts)
+
+
+def _empty_window(spread: Callable[[int], httpx.Response], cap: int, clock: Clock) -> bool:
+    """Start the IP limit's window afresh; False when distinct emails show there is no limit
+    within ``cap`` (nothing to wait out)."""
+    if clock.controllable:
+        clock.advance(FRESH_WINDOW_SECONDS)
+        return True
+    filled = trip(spread, cap)
+    if filled.limited is None:
+        return False
+    if not let_pass(filled.limited, clock):
+        raise Inconclusive(f"the IP limit answered 429 only once distinct emails followed a locked one, and its "
+                           f"Retry-After ({filled.limited.headers.get('Retry-After')}) is longer than the suite "
+                           "waits in real time, so its threshold cannot be measured from an empty window: use a "
+                           "target with the test clock (/__test__/)", cause="rate-limit")
+    return True
+
+
+def _lock_refused(burst: Burst) -> bool:
+    """Some attempts were refused before the password check: by the lock (423), or by a 429 the
+    confirmation showed to be the account's own."""
+    return bool(burst.statuses.get(423) or burst.statuses.get(429))
 
 
 def wait_out(api: Api, clock: Clock) -> None:

@@ -32,6 +32,23 @@ def _bad_credentials(*, known: bool, answer: Callable[[str], Denied]) -> type[Au
     return BadCredentials
 
 
+class _AttemptsLeft(AuthService):
+    """A wrong password for a registered account says how many tries are left, counting down;
+    an unknown email's answer does not (nothing to count): the difference hides among fields
+    that vary from one answer to the next."""
+
+    def login(self, email: str, password: str, *, socket_ip: str,
+              headers: Mapping[str, str]) -> IssuedSession | PendingLogin:
+        try:
+            return super().login(email, password, socket_ip=socket_ip, headers=headers)
+        except Denied as denied:
+            user = self.find_user(email)
+            if denied.code != "invalid_credentials" or user is None:
+                raise
+            left = self.policy.lockout_threshold - user.failures
+            raise Denied(401, denied.code, f"{denied.message} ({left} attempts left)") from None
+
+
 class _UnknownEmailSkipsHashing(AuthService):
     """Returns early for an unknown email: no password hash, so the answer comes faster."""
 
@@ -205,6 +222,9 @@ MUTANTS: list[Mutant] = [
            "an unknown email answers 401 with the page's message plus a hint that no account exists",
            service=_bad_credentials(known=False, answer=lambda _: Denied(
                401, "invalid_credentials", "Invalid email or password (no account with this email)"))),
+    Mutant("wrong-password-attempts-left", "LOGIN-03",
+           "a wrong password's message counts the tries left down; an unknown email's has no count",
+           service=_AttemptsLeft),
     Mutant("unknown-email-own-error-code", "LOGIN-03",
            "an unknown email answers 401 with the page's message but error code 'unknown_email'",
            service=_bad_credentials(known=False, answer=lambda _: Denied(
