@@ -45,6 +45,7 @@ from akol_conformance._plugin.fixtures import (  # noqa: F401
     spare_tfa_account,
     tfa_account,
     totp,
+    wrong_password_account,
 )
 from akol_conformance._plugin.options import (  # noqa: F401
     CREDENTIAL_VARS,
@@ -69,6 +70,7 @@ CLAUSE_KEY = pytest.StashKey[str]()
 TALLY_KEY = pytest.StashKey[Tally]()
 _EVIDENCE_LIMIT = 20
 ROBUST_MODULE = "test_robust.py"
+EARLY_CLAUSE = "LOGIN-05"  # runs first: see pytest_collection_modifyitems
 _CANCEL_KEY = pytest.StashKey[Any]()
 
 
@@ -245,8 +247,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-    # ROBUST-01 reads every 5xx of the session, so its module runs last (stable sort).
-    items.sort(key=lambda i: i.path.name == ROBUST_MODULE)
+    # ROBUST-01 reads every 5xx of the session, so its module runs last (stable sort). Without
+    # test control LOGIN-05 sends its wrong passwords to the lockout account, which it must find
+    # unlocked: it runs before the lockout checks lock it (LOCK-03 ends a lock only with a clock).
+    items.sort(key=lambda i: (i.path.name == ROBUST_MODULE, i.stash[CLAUSE_KEY] != EARLY_CLAUSE))
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:

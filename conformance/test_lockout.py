@@ -50,8 +50,10 @@ _PAST_THRESHOLD = 2
 _CONFIRMATIONS = 3
 _OWN_429 = ("429 for this account while another account from the same client still got in: the lock "
             "answers 429 instead of 423")
-_LOCKED_BEFORE = ("the lockout account was locked before this run reached it (an earlier run, within its "
-                  "30 minutes), so this check cannot see its lock engage: run again once the lock ended")
+_LOCKED_BEFORE = ("the lockout account was locked before this check reached it (by an earlier run, within its "
+                  "30 minutes, or by LOGIN-05 of this run on a target that keeps the failure count after a "
+                  "correct login), so this check cannot see its lock engage: run again once the lock ended, "
+                  "LOCK alone (--clause LOCK)")
 _CASE_ACCOUNT_LOCKED = ("the {which} is locked already (an earlier run, within its 30 minutes) and LOCK-05 needs "
                         "it unlocked: run again once the lock ended{hint}")
 _LOCKOUT2_HINT = (", or set AKOL_LOCKOUT2_EMAIL/AKOL_LOCKOUT2_PASSWORD to a second sacrificial account, which "

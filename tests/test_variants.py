@@ -12,6 +12,7 @@ import pytest
 from tests._mutation import ROOT, SUITE_TIMEOUT, suite_command
 from tests.field._run import run_suite
 from tests.plugin.conftest import serve
+from tests.test_blackbox import SEED, black_box_env
 from tests.variants import FAMILIES, RATE_VARIANTS, VARIANTS
 
 
@@ -55,3 +56,20 @@ def test_a_limit_the_lock_does_not_fill_is_found_without_a_test_clock(tmp_path: 
                                                                               "RATE-03": "passed"}
     observed = clauses["RATE-01"]["observed"]
     assert observed["threshold"] == 21 and observed["one_email_attempts_first"] == 200, observed
+
+
+def test_a_count_kept_after_a_correct_login_locks_no_shared_account_black_box(tmp_path: Path) -> None:
+    """django-axes' default, black-box: LOGIN-05's wrong passwords lock the account they go to. That
+    is the sacrificial lockout account (the lockout checks then skip, saying why), never the plain
+    account the other checks log in to: nothing fails and nothing is inconclusive."""
+    app = dataclasses.replace(VARIANTS["lock-count-kept-on-success"],
+                              policy={"test_control": False, "rate_limit": 100_000}).build()
+    app.state.service.seed(SEED)
+    with serve(app) as url:
+        outcome = run_suite(tmp_path, f"--target={url}", "--destructive", "--clause=LOGIN", "--clause=LOCK",
+                            "--clause=TOKEN", env=black_box_env())
+    clauses = outcome.clauses()
+    assert outcome.code == 0, outcome.tail()
+    assert not [cid for cid, c in clauses.items() if c["status"] in ("failed", "error")], outcome.tail()
+    assert clauses["LOGIN-05"]["status"] == "skipped" and "does not reset the count" in clauses["LOGIN-05"]["reason"]
+    assert "by LOGIN-05 of this run" in clauses["LOCK-01"]["reason"]

@@ -232,6 +232,18 @@ def lockout_account(akol_run: Run, api: Api) -> Account:
 
 
 @pytest.fixture
+def wrong_password_account(akol_run: Run, api: Api) -> Account:
+    """An account a test sends many wrong passwords to (LOGIN-05), with correct logins between:
+    fresh via test control, else the sacrificial AKOL_LOCKOUT_* account (destructive). A target
+    may keep its failure count across correct logins (django-axes does by default) and lock the
+    account; that must not be AKOL_EMAIL, which the other checks log in to."""
+    control = _sacrificial(akol_run, api)
+    if control is not None:
+        return akol_run.provision(control)
+    return from_env(akol_run.settings, LOCKOUT_VARS, "a sacrificial account many wrong passwords may lock")
+
+
+@pytest.fixture
 def lockout2_account(akol_run: Run, api: Api) -> Account | None:
     """A second sacrificial account, so LOCK-05 locks its own (fresh via control, AKOL_LOCKOUT2_*),
     or None: LOCK-05 then takes the lockout account before the other lockout checks lock it."""

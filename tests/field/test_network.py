@@ -14,7 +14,7 @@ from tests.field._run import Outcome, failed, run_suite
 # Seed 15 cuts the 2nd, 3rd and 4th connections: test-control detection meets three faults in a
 # row (the measured case where a dropped detection silently skipped 54 clauses).
 DETECTION_SEED = 15
-HARSH_SEED = 3  # five cuts among the run's connections
+HARSH_SEED = 7  # about twelve cuts among the run's connections (seed 3 fell to three under load)
 
 
 @pytest.fixture(scope="module")
