@@ -52,7 +52,7 @@ _OWN_429 = ("429 for this account while another account from the same client sti
             "answers 429 instead of 423")
 _LOCKED_BEFORE = ("the lockout account was locked before this check reached it (by an earlier run, within its "
                   "30 minutes, or by LOGIN-05 of this run on a target that keeps the failure count after a "
-                  "correct login), so this check cannot see its lock engage: run again once the lock ended, "
+                  "correct login), so this check cannot see its lock engage: run again once the lock ended, or "
                   "LOCK alone (--clause LOCK)")
 _CASE_ACCOUNT_LOCKED = ("the {which} is locked already (an earlier run, within its 30 minutes) and LOCK-05 needs "
                         "it unlocked: run again once the lock ended{hint}")

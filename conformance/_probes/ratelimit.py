@@ -14,8 +14,8 @@ from akol_conformance._plugin.clock import Clock
 from akol_conformance._plugin.outcomes import Inconclusive
 from akol_conformance.client import retry_after_seconds
 
-__all__ = ["FRESH_WINDOW_SECONDS", "Answer", "Burst", "IpBursts", "UnknownEmails", "let_pass", "past_ip_limit", "past_limit", "trip",
-           "wait_out"]
+__all__ = ["FRESH_WINDOW_SECONDS", "Answer", "Burst", "IpBursts", "UnknownEmails", "let_pass", "past_ip_limit",
+           "past_limit", "trip", "wait_out"]
 
 # Without a test clock, the longest real wait for one Retry-After (the client's own bound too).
 MAX_REAL_WAIT = 120.0
