@@ -23,6 +23,7 @@ from akol_conformance._plugin.fixtures import (  # noqa: F401
     NOT_CHECKED_KEY,
     OBSERVED_KEY,
     account,
+    accounts_due,
     akol_run,
     api,
     clock,
@@ -272,6 +273,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         if CLAUSE_KEY in item.stash:
             run.verdicts.collected(item.nodeid, item.stash[CLAUSE_KEY])
+    run.accounts_due = accounts_due(session.items)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -47,12 +47,13 @@ def _other_account_id(request: pytest.FixtureRequest, own_id: object,
                       not_checked: Callable[[str, str], None]) -> str | None:
     """A real account id other than the session's (via test control), else None."""
     try:
-        control = request.getfixturevalue("control")
+        request.getfixturevalue("control")
     except pytest.skip.Exception as skip:
         # An unknown sub may be refused for naming no account, signature checked or not.
         not_checked("sub replaced by another real account's id", str(skip.msg))
         return None
-    other = control.create_user().id
+    # The run's shared plain account: not the session's, and made once for the run's logins.
+    other = request.getfixturevalue("shared_account").id
     return other if other and other != own_id else None
 
 

@@ -49,11 +49,10 @@ def test_a_limit_the_lock_does_not_fill_is_found_without_a_test_clock(tmp_path: 
     mutant, _ = RATE_VARIANTS["lock-before-ip-limit"]
     app = dataclasses.replace(mutant, policy={"test_control": False, "rate_window": 2}).build()
     with serve(app) as url:
-        outcome = run_suite(tmp_path, f"--target={url}", "--destructive", "--clause=RATE-01", "--clause=RATE-03")
+        outcome = run_suite(tmp_path, f"--target={url}", "--destructive", "--clause=RATE-01")
     clauses = outcome.clauses()
     assert outcome.code == 0, outcome.tail()
-    assert {cid: clauses[cid]["status"] for cid in ("RATE-01", "RATE-03")} == {"RATE-01": "passed",
-                                                                              "RATE-03": "passed"}
+    assert clauses["RATE-01"]["status"] == "passed", outcome.tail()
     observed = clauses["RATE-01"]["observed"]
     assert observed["threshold"] == 21 and observed["one_email_attempts_first"] == 200, observed
 

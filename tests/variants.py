@@ -10,13 +10,14 @@ import itertools
 import json
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from akol_fake import AuthService, _totp
 from akol_fake import _errors as err
 from akol_fake._errors import Denied
-from akol_fake._store import User
+from akol_fake._store import Lockable, User
 from tests.mutants._asgi import Answer, Scope, rewriting
 from tests.mutants._base import ASGIApp, Mutant
 from tests.mutants.pat import _limit_pats_too
@@ -58,6 +59,19 @@ class _CountKeptOnSuccess(AuthService):
             return not (user.locked_until is not None and user.locked_until > self.clock.now())
 
 
+class _CountKeptFailureAudited(_CountKeptOnSuccess):
+    """As above, behind a slow hash, and a failure is audited (a write) before it is counted: a
+    right password sent at once with wrong ones is decided before any of them counts."""
+
+    def verify_password(self, user: User | None, password: str) -> bool:
+        time.sleep(0.04)
+        return super().verify_password(user, password)
+
+    def record_failure(self, user: Lockable) -> bool:
+        time.sleep(0.01)
+        return super().record_failure(user)
+
+
 class _ThrottleAnswers401(AuthService):
     """The account's code lock answers like a wrong code (401), not 429."""
 
@@ -92,6 +106,9 @@ VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
            service=_CurrentStepOnly),
     Mutant("lock-count-kept-on-success", "LOCK-04", "a right password does not reset the failure count",
            service=_CountKeptOnSuccess),
+    Mutant("lock-count-kept-failure-audited", "LOCK-04",
+           "as lock-count-kept-on-success, a slow hash, and each failure audited before it is counted",
+           service=_CountKeptFailureAudited),
     Mutant("code-lock-answers-401", "2FA-08", "the account's code lock answers 401 like a wrong code",
            service=_ThrottleAnswers401),
     Mutant("lock-says-retry-after", "LOCK-01", "a locked login answers 423 with Retry-After: 1800",

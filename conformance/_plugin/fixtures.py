@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -48,6 +49,31 @@ TOTP_STEPS_KEY = pytest.StashKey[dict[str, int]]()
 # Past the step boundary by the Date header's 1-s resolution, and a margin.
 _STEP_MARGIN = 2.0
 LONG_PASSWORD_CHARS = 100
+
+# What the fixtures below provision through Run.provision with test control, by two_factor: an
+# account for each test that takes the fixture, or one per run and use (unless the test also
+# takes ``account``, which they then hand out). Only the prefetcher reads it: a fixture missing
+# here loses its head start, one never called costs an account made ahead for nobody.
+_PER_TEST: dict[str, bool] = {"account": False, "wrong_password_account": False, "lockout2_account": False,
+                              "spare_tfa_account": True}
+_PER_RUN: dict[str, tuple[str, bool]] = {"lockout_account": ("lockout", False), "tfa_account": ("tfa", True)}
+_PER_RUN_UNLESS_ACCOUNT: dict[str, tuple[str, bool]] = {
+    "shared_account": ("login", False), "login": ("login", False), "session": ("session", False),
+    "pat": ("pat owner", False)}
+
+
+def accounts_due(items: Iterable[pytest.Item]) -> Counter[bool]:
+    """How many accounts of each kind (two_factor) the items will provision, at most."""
+    due: Counter[bool] = Counter()
+    uses: set[str] = set()
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        shared = {**_PER_RUN, **({} if "account" in names else _PER_RUN_UNLESS_ACCOUNT)}
+        due.update(two_factor for name, two_factor in _PER_TEST.items() if name in names)
+        uses.update(shared[name] for name in names & shared.keys())
+    due.update(two_factor for _, two_factor in uses)
+    return due
+
 
 NO_CONTROL = "target has no /__test__/ test-control protocol (GET /__test__/clock did not answer 200)"
 # A cached session is used only while it has this much life left.

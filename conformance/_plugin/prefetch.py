@@ -3,7 +3,9 @@
 Creating an account hashes its password: 0.25-1 s on a real deployment, on purpose. Made while
 the tests send their own requests, that time overlaps theirs. A kind of account is made ahead
 only once a test has asked for one (the first of each kind is made on the spot), at most
-``DEPTH`` ahead; ``paused()`` keeps the target quiet for a check that times it (LOGIN-05)."""
+``DEPTH`` ahead and never more than the run's tests will still take (each one made for nobody
+is a password check spent); ``paused()`` keeps the target quiet for a check that times it
+(LOGIN-05)."""
 from __future__ import annotations
 
 import threading
@@ -22,6 +24,7 @@ class Prefetch:
         self._control = control
         self._depth = depth
         self._ready: dict[bool, deque[Account]] = {}  # by two_factor, once asked for
+        self._due: dict[bool, int] = {}  # by two_factor: accounts the tests will still take
         self._cond = threading.Condition()
         self._pauses = 0
         self._busy = False
@@ -30,9 +33,11 @@ class Prefetch:
         self._thread = threading.Thread(target=self._work, daemon=True, name="akol-prefetch")
         self._thread.start()
 
-    def take(self, two_factor: bool) -> Account | None:
-        """A ready account of this kind, or None (the caller makes one; later ones come ready)."""
+    def take(self, two_factor: bool, due: int) -> Account | None:
+        """A ready account of this kind, or None (the caller makes one; later ones come ready, at
+        most ``due``: how many more of this kind the run's tests will take)."""
         with self._cond:
+            self._due[two_factor] = due
             ready = self._ready.setdefault(two_factor, deque())
             account = ready.popleft() if ready else None
             self._cond.notify_all()
@@ -60,7 +65,8 @@ class Prefetch:
     def _wanted(self) -> bool | None:
         if self._stopped or self._pauses:
             return None
-        return next((kind for kind, ready in self._ready.items() if len(ready) < self._depth), None)
+        return next((kind for kind, ready in self._ready.items()
+                     if len(ready) < min(self._depth, self._due.get(kind, 0))), None)
 
     def _work(self) -> None:
         while True:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class Run:
     # by email: (session, deadline in server time, deadline in time.monotonic())
     sessions: dict[str, tuple[Session, float, float]] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)  # provisioned once, by use
+    # provision() calls the run's tests will still make, by two_factor (set once collected)
+    accounts_due: Counter[bool] = field(default_factory=Counter)
     reports: list[Path] = field(default_factory=list)
     current: Tally | None = None      # the running test's request counts
     _prefetch: Prefetch | None = None
@@ -144,7 +147,9 @@ class Run:
         """A fresh account: made ahead on a thread for a remote target (see prefetch), else now."""
         if self._prefetch is None and not self.settings.inprocess:
             self._prefetch = Prefetch(Control(self.require_target().client(), self.redactor.add_from))
-        account = self._prefetch.take(two_factor) if self._prefetch is not None else None
+        self.accounts_due[two_factor] -= 1
+        due = max(0, self.accounts_due[two_factor])
+        account = self._prefetch.take(two_factor, due) if self._prefetch is not None else None
         if account is None:
             return control.create_user(two_factor=two_factor)
         self.tally("POST", f"{CONTROL_PREFIX}/users", 201)  # made for this test, counted for it

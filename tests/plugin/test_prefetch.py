@@ -1,12 +1,17 @@
-"""Accounts made ahead: only kinds a test asked for, at most DEPTH ahead, never while paused."""
+"""Accounts made ahead: only kinds a test asked for, at most DEPTH ahead and no more than the tests
+will take, never while paused."""
 from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any, cast
 
+from akol_conformance._plugin.fixtures import accounts_due
 from akol_conformance._plugin.prefetch import DEPTH, Prefetch
 from akol_conformance.client import Account, Control
+
+_MANY = 10  # accounts the tests will still take: more than DEPTH
 
 
 class _Control:
@@ -38,13 +43,13 @@ def test_only_asked_kinds_are_made_ahead_and_at_most_depth() -> None:
     control = _Control()
     prefetch = Prefetch(cast(Control, control))
     try:
-        assert prefetch.take(False) is None  # the first of a kind is made on the spot
+        assert prefetch.take(False, _MANY) is None  # the first of a kind is made on the spot
         deadline = time.monotonic() + 5
         while len(control.made) < DEPTH and time.monotonic() < deadline:
             time.sleep(0.01)
         _settle(prefetch)
         assert control.made == [False] * DEPTH  # no 2FA account: none was asked for
-        first = prefetch.take(False)
+        first = prefetch.take(False, _MANY)
         assert first is not None and first.totp_secret is None
         time.sleep(0.2)
         assert len(control.made) == DEPTH + 1  # refilled to DEPTH, no further
@@ -58,7 +63,7 @@ def test_nothing_is_made_while_paused() -> None:
     try:
         with prefetch.paused():
             control.paused.set()
-            prefetch.take(True)
+            prefetch.take(True, _MANY)
             time.sleep(0.2)
             control.paused.clear()
         assert control.during_pause == 0
@@ -71,7 +76,37 @@ def test_nothing_is_made_while_paused() -> None:
 def test_repeated_failures_stop_it_and_tests_make_their_own() -> None:
     control = _Control(fail=True)
     prefetch = Prefetch(cast(Control, control))
-    prefetch.take(False)
+    prefetch.take(False, _MANY)
     time.sleep(0.3)
-    assert prefetch.take(False) is None
+    assert prefetch.take(False, _MANY) is None
     prefetch.stop()
+
+
+def test_none_is_made_beyond_what_the_tests_will_take() -> None:
+    control = _Control()
+    prefetch = Prefetch(cast(Control, control))
+    try:
+        assert prefetch.take(False, 1) is None  # made on the spot; one more to come
+        deadline = time.monotonic() + 5
+        while not control.made and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _settle(prefetch)
+        assert prefetch.take(False, 0) is not None  # the last one the tests take
+        time.sleep(0.2)
+        assert control.made == [False]  # none made for nobody
+    finally:
+        prefetch.stop()
+
+
+def _item(*fixtures: str) -> SimpleNamespace:
+    return SimpleNamespace(fixturenames=list(fixtures))
+
+
+def test_accounts_due_counts_fresh_accounts_per_test_and_shared_ones_once() -> None:
+    items = [_item("api", "account", "login"), _item("account", "session"), _item("login", "session"),
+             _item("shared_account"), _item("spare_tfa_account", "tfa_account"), _item("tfa_account"),
+             _item("pat"), _item("pat", "account"), _item("wrong_password_account", "lockout_account")]
+    due = accounts_due(cast(Any, items))
+    # plain: 3 `account` + wrong_password; shared once each: login, session, pat owner, lockout
+    assert due[False] == 4 + 4
+    assert due[True] == 2  # the spare account, and the shared 2FA account once
