@@ -251,7 +251,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # ROBUST-01 reads every 5xx of the session, so its module runs last (stable sort). Without
     # test control LOGIN-05 sends its wrong passwords to the lockout account, which it must find
     # unlocked: it runs before the lockout checks lock it (LOCK-03 ends a lock only with a clock).
-    items.sort(key=lambda i: (i.path.name == ROBUST_MODULE, i.stash[CLAUSE_KEY] != EARLY_CLAUSE))
+    # The tests that read the shared `session` run next, together: one login serves them all
+    # while no test between them moves the clock past its access token (a slow password check each).
+    items.sort(key=lambda i: (i.path.name == ROBUST_MODULE, i.stash[CLAUSE_KEY] != EARLY_CLAUSE,
+                              "session" not in getattr(i, "fixturenames", ())))
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
