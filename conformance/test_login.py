@@ -333,10 +333,9 @@ def test_timing_does_not_tell_unknown_emails(api: Api, clock: Clock, wrong_passw
                                              observe: Observe, quiet: None) -> None:
     account = wrong_password_account
     numbers = itertools.count()
-    # From a zero failure count: an account test control made for this run (the clock is then the
-    # test clock) has one; a given account logs in first.
-    # Either way the connection is warm before the first pair (an odd first pair is outvoted by
-    # the signed-rank interval, but at the first look it may cost a look).
+    # From a zero failure count, on a warm connection (an odd first pair may cost a look): an
+    # account test control made for this run (the clock is then the test clock) has that count,
+    # so a request without a password check warms the connection; a given account logs in first.
     if clock.controllable:
         api.agents()  # no password check
     else:
