@@ -39,6 +39,7 @@ from akol_conformance._plugin.fixtures import (  # noqa: F401
     observe,
     pat,
     quiet,
+    renew_lockout_account,
     server_errors,
     session,
     settings,

@@ -8,7 +8,6 @@ import math
 import statistics
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,21 +67,42 @@ def _expect_invalid_credentials(response: httpx.Response, what: str) -> None:
            observed=response.text[:300])
 
 
-@contextmanager
-def _failures_reset(api: Api, account: Account) -> Iterator[None]:
-    """A correct login after the wrong passwords inside, so later checks on a shared account
-    (remote targets) do not inherit its failure count."""
-    try:
-        yield
-    finally:
+@dataclass(frozen=True)
+class _Refusals:
+    """An unknown email's answers before and after one wrong password for an account, and that one."""
+
+    unknown: tuple[httpx.Response, httpx.Response]
+    wrong: httpx.Response
+    test: str  # whose evidence holds the requests
+
+
+_REFUSALS = pytest.StashKey[_Refusals]()
+
+
+@pytest.fixture
+def refusals(request: pytest.FixtureRequest, api: Api, observe: Observe) -> _Refusals:
+    """LOGIN-02's and LOGIN-03's logins, sent once a run by whichever runs first: each is a password
+    check, and so is making the account (`account` is taken here only then)."""
+    made = request.config.stash.get(_REFUSALS, None)
+    if made is not None:
+        observe("logins", f"sent by {made.test} (its evidence holds the requests)")
+        return made
+    account: Account = request.getfixturevalue("account")
+    ghost, wrong_password = _unknown_email(account.email), _wrong(account.password)
+    first = api.login(ghost, wrong_password)
+    wrong = api.login(account.email, wrong_password)
+    if account.id is None:
+        # AKOL_EMAIL, which later checks log in to: a correct login clears the failure (an account
+        # made for this test is never used again, so it needs none).
         api.login(account.email, account.password)
+    made = request.config.stash[_REFUSALS] = _Refusals((first, api.login(ghost, wrong_password)), wrong,
+                                                       request.node.nodeid)
+    return made
 
 
 @pytest.mark.clause("LOGIN-02")
-def test_wrong_password(api: Api, account: Account) -> None:
-    with _failures_reset(api, account):
-        response = api.login(account.email, _wrong(account.password))
-    _expect_invalid_credentials(response, "login with a wrong password")
+def test_wrong_password(refusals: _Refusals) -> None:
+    _expect_invalid_credentials(refusals.wrong, "login with a wrong password")
 
 
 def _leaves(node: object, path: str = "$") -> Iterator[tuple[str, object]]:
@@ -110,17 +130,13 @@ def _varying(first: dict[str, object], second: dict[str, object]) -> set[str]:
 
 
 @pytest.mark.clause("LOGIN-03")
-def test_unknown_email_answers_like_wrong_password(api: Api, account: Account, observe: Observe) -> None:
+def test_unknown_email_answers_like_wrong_password(refusals: _Refusals, observe: Observe) -> None:
     # Per-request fields (ids, times) are those that differ between two answers for one unknown
     # address, sent before and after the wrong password's: a field that moves with time then
     # differs between them whenever it differs from the wrong password's. One wrong password: a
     # second would hide a field that counts down (attempts left) among the per-request ones, and
     # spend the account's tries (django-axes keeps its count after a correct login by default).
-    ghost = _unknown_email(account.email)
-    first = api.login(ghost, _wrong(account.password))
-    with _failures_reset(api, account):
-        wrong = api.login(account.email, _wrong(account.password))
-    unknown = [first, api.login(ghost, _wrong(account.password))]
+    unknown, wrong = refusals.unknown, refusals.wrong
     _expect_invalid_credentials(unknown[0], "login with an unknown email")
     _expect_invalid_credentials(wrong, "login with a wrong password")
     flat_wrong, flat_unknown = _flat(wrong), _flat(unknown[0])

@@ -53,10 +53,11 @@ LONG_PASSWORD_CHARS = 100
 # What the fixtures below provision through Run.provision with test control, by two_factor: an
 # account for each test that takes the fixture, or one per run and use (unless the test also
 # takes ``account``, which they then hand out). Only the prefetcher reads it: a fixture missing
-# here loses its head start, one never called costs an account made ahead for nobody.
-_PER_TEST: dict[str, bool] = {"account": False, "wrong_password_account": False, "lockout2_account": False,
-                              "spare_tfa_account": True}
-_PER_RUN: dict[str, tuple[str, bool]] = {"lockout_account": ("lockout", False), "tfa_account": ("tfa", True)}
+# here loses its head start, one never called costs an account made ahead for nobody. test_login's
+# ``refusals`` takes ``account`` once a run, for LOGIN-02 and LOGIN-03.
+_PER_TEST: dict[str, bool] = {"account": False, "wrong_password_account": False, "spare_tfa_account": True}
+_PER_RUN: dict[str, tuple[str, bool]] = {"lockout_account": ("lockout", False), "tfa_account": ("tfa", True),
+                                         "refusals": ("refusals", False)}
 _PER_RUN_UNLESS_ACCOUNT: dict[str, tuple[str, bool]] = {
     "shared_account": ("login", False), "login": ("login", False), "session": ("session", False),
     "pat": ("pat owner", False)}
@@ -258,6 +259,16 @@ def lockout_account(akol_run: Run, api: Api) -> Account:
 
 
 @pytest.fixture
+def renew_lockout_account(akol_run: Run) -> Callable[[], None]:
+    """For a check that sent ``lockout_account`` wrong passwords without locking it: with test
+    control the next one is a new account (a count left behind would show a lower threshold)."""
+    def renew() -> None:
+        akol_run.accounts.pop("lockout", None)
+
+    return renew
+
+
+@pytest.fixture
 def wrong_password_account(akol_run: Run, api: Api) -> Account:
     """An account a test sends many wrong passwords to (LOGIN-05), with correct logins between:
     fresh via test control, else the sacrificial AKOL_LOCKOUT_* account (destructive). A target
@@ -271,12 +282,10 @@ def wrong_password_account(akol_run: Run, api: Api) -> Account:
 
 @pytest.fixture
 def lockout2_account(akol_run: Run, api: Api) -> Account | None:
-    """A second sacrificial account, so LOCK-05 locks its own (fresh via control, AKOL_LOCKOUT2_*),
-    or None: LOCK-05 then takes the lockout account before the other lockout checks lock it."""
-    control = _sacrificial(akol_run, api)
-    if control is not None:
-        return akol_run.provision(control)
-    if all(akol_run.settings.credential(n) for n in LOCKOUT2_VARS):
+    """A second sacrificial account (AKOL_LOCKOUT2_*), so LOCK-05 locks its own, or None: LOCK-05
+    then takes the lockout account before the other lockout checks lock it, and they reuse its lock
+    (always with test control: a second account would cost a password check to make and a lock)."""
+    if _sacrificial(akol_run, api) is None and all(akol_run.settings.credential(n) for n in LOCKOUT2_VARS):
         return from_env(akol_run.settings, LOCKOUT2_VARS, "a second sacrificial account")
     return None
 
@@ -444,12 +453,14 @@ def _foreign_api(request: pytest.FixtureRequest, akol_run: Run, target: Target,
     return Api(http, log, waiter, akol_run.budget), control
 
 
-def _mint(foreign: Api, control: Control | None, clock: Clock, settings: Settings) -> ForeignToken | None:
+def _mint(foreign: Api, control: Control | None, clock: Clock, akol_run: Run) -> ForeignToken | None:
     """A fresh access token of the other environment (clocks aligned first where both have test
     control); None without an account there."""
     if control is not None:
         _align(control, clock)
-    account = control.create_user() if control is not None else _foreign_account(settings)
+        # One a run: making it is a password check there too.
+        akol_run.foreign_account = akol_run.foreign_account or control.create_user()
+    account = akol_run.foreign_account if control is not None else _foreign_account(akol_run.settings)
     if account is None:
         return None
     foreign_clock = Clock(control, foreign, real_time=False)
@@ -467,7 +478,7 @@ def foreign_token(request: pytest.FixtureRequest, akol_run: Run, clock: Clock) -
     settings = akol_run.settings
     foreign = akol_run.foreign()
     foreign_api, control = _foreign_api(request, akol_run, *foreign) if foreign else (None, None)
-    if foreign_api is not None and (minted := _mint(foreign_api, control, clock, settings)) is not None:
+    if foreign_api is not None and (minted := _mint(foreign_api, control, clock, akol_run)) is not None:
         return minted
     token = settings.credential(FOREIGN_TOKEN_VAR)
     if token:

@@ -109,6 +109,7 @@ class Run:
     # by email: (session, deadline in server time, deadline in time.monotonic())
     sessions: dict[str, tuple[Session, float, float]] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)  # provisioned once, by use
+    foreign_account: Account | None = None  # provisioned once on --foreign-target, via its test control
     # provision() calls the run's tests will still make, by two_factor (set once collected)
     accounts_due: Counter[bool] = field(default_factory=Counter)
     reports: list[Path] = field(default_factory=list)
