@@ -381,6 +381,10 @@ def _failure_message(report: pytest.TestReport, exc: BaseException | None, fault
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
+    # A fixture pytest could not find: its repr ends with a file position, not the name.
+    lookup = getattr(report.longrepr, "errorstring", None)
+    if lookup:
+        return str(lookup).strip().splitlines()[0]
     lines = str(report.longrepr).strip().splitlines()
     return lines[-1] if lines else "failed"
 

@@ -90,6 +90,19 @@ def test_x(broken):
     assert (clause["status"], clause["cause"]) == ("error", "suite")
 
 
+def test_a_missing_fixture_is_named(suite: Suite) -> None:
+    suite.pytester.makepyfile(test_e='''
+import pytest
+@pytest.mark.clause("BEARER-02")
+def test_x(no_such_fixture):
+    pass
+''')
+    assert suite.run().ret == 2
+    clause = suite.clause("BEARER-02")
+    assert (clause["status"], clause["cause"]) == ("error", "suite")
+    assert "fixture 'no_such_fixture' not found" in clause["reason"], clause["reason"]
+
+
 def test_skips_never_fail_and_name_the_reason(suite: Suite) -> None:
     write(suite, must_ok=True, should_ok=True)
     result = suite.run()
