@@ -35,6 +35,20 @@ def test_conforming_variant_passes_clean(name: str, tmp_path: Path) -> None:
     assert code == 0, tail
 
 
+@pytest.mark.parametrize("name", ["lockout-threshold-4", "lock-set-by-the-4th-failure"])
+def test_login_05_goes_on_with_a_new_account_when_one_locks_within_its_cadence(name: str, tmp_path: Path) -> None:
+    """With test control LOGIN-05 resets the count after every 4th wrong password: on a target that
+    locks sooner (at the 4th, or at the correct login after it) it goes on with a new account
+    every 2, and judges the clause instead of skipping it."""
+    unclean, tail, _ = _run(name, ("LOGIN-05",), tmp_path)
+    assert unclean == {}, tail
+    clause = next(c for c in json.loads((tmp_path / "conformance.json").read_text(encoding="utf-8"))["clauses"]
+                  if c["id"] == "LOGIN-05")
+    assert clause["status"] == "passed", (clause.get("reason"), tail)
+    assert clause["observed"]["accounts_renewed"].startswith("1:"), clause["observed"]
+    assert clause["observed"]["wrong_passwords_between_resets"] == 2
+
+
 @pytest.mark.parametrize("name", sorted(RATE_VARIANTS))
 def test_the_lock_never_misleads_the_ip_limit_checks(name: str, tmp_path: Path) -> None:
     mutant, failing = RATE_VARIANTS[name]

@@ -44,6 +44,20 @@ class _StepReplayGuard(AuthService):
             return True
 
 
+class _LockShowsFromTheNextAttempt(AuthService):
+    """The failure that reaches the threshold still answers 401 (the lock is set as it is counted);
+    the lock shows from the next attempt on, the right password's included."""
+
+    def record_failure(self, user: Lockable) -> bool:
+        with self.account_lock(user):
+            if user.locked_until is not None and user.locked_until > self.clock.now():
+                return True
+            user.failures += 1
+            if user.failures >= self.policy.lockout_threshold:
+                user.locked_until = self.clock.now() + self.policy.lockout_seconds
+            return False
+
+
 class _CurrentStepOnly(AuthService):
     """No drift window: only the code of the server's current step."""
 
@@ -115,6 +129,11 @@ VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
            wrap=rewriting(_lock_with_retry_after, "/auth/login")),
     Mutant("ip-limit-10-a-minute", "RATE-01", "the IP login limit is 10 a minute, not 20",
            policy={"rate_limit": 10}),
+    Mutant("lockout-threshold-4", "LOCK-01", "the 4th wrong password locks the account (423)",
+           policy={"lockout_threshold": 4}),
+    Mutant("lock-set-by-the-4th-failure", "LOCK-01",
+           "the 4th wrong password answers 401 and locks the account: the next attempt answers 423",
+           policy={"lockout_threshold": 4}, service=_LockShowsFromTheNextAttempt),
     Mutant("error-bodies-numbered", "LOGIN-03",
            "every login error carries the server's running answer number (a per-request field)",
            wrap=rewriting(_numbered, "/auth/login")),
