@@ -45,17 +45,16 @@ class _StepReplayGuard(AuthService):
 
 
 class _LockShowsFromTheNextAttempt(AuthService):
-    """The failure that reaches the threshold still answers 401 (the lock is set as it is counted);
-    the lock shows from the next attempt on, the right password's included."""
+    """The failure that reaches the threshold answers 401 but locks the account, so the next attempt
+    answers 423, the right password's included: the fake's count with a threshold one lower, as the
+    right password after it sees it."""
 
-    def record_failure(self, user: Lockable) -> bool:
+    def record_success(self, user: User) -> bool:
         with self.account_lock(user):
-            if user.locked_until is not None and user.locked_until > self.clock.now():
-                return True
-            user.failures += 1
-            if user.failures >= self.policy.lockout_threshold:
+            if user.failures >= self.policy.lockout_threshold - 1:
                 user.locked_until = self.clock.now() + self.policy.lockout_seconds
-            return False
+                return False
+        return super().record_success(user)
 
 
 class _CurrentStepOnly(AuthService):
@@ -133,7 +132,7 @@ VARIANTS: Mapping[str, Mutant] = {variant.name: variant for variant in (
            policy={"lockout_threshold": 4}),
     Mutant("lock-set-by-the-4th-failure", "LOCK-01",
            "the 4th wrong password answers 401 and locks the account: the next attempt answers 423",
-           policy={"lockout_threshold": 4}, service=_LockShowsFromTheNextAttempt),
+           service=_LockShowsFromTheNextAttempt),
     Mutant("error-bodies-numbered", "LOGIN-03",
            "every login error carries the server's running answer number (a per-request field)",
            wrap=rewriting(_numbered, "/auth/login")),
