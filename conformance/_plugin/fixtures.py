@@ -56,7 +56,8 @@ LONG_PASSWORD_CHARS = 100
 # here loses its head start, one never called costs an account made ahead for nobody. test_login's
 # ``refusals`` takes ``account`` once a run, for LOGIN-02 and LOGIN-03.
 _PER_TEST: dict[str, bool] = {"account": False, "wrong_password_account": False, "spare_tfa_account": True}
-_PER_RUN: dict[str, tuple[str, bool]] = {"lockout_account": ("lockout", False), "tfa_account": ("tfa", True),
+_LOCKOUT = "lockout"  # the lockout account's use, in Run.accounts
+_PER_RUN: dict[str, tuple[str, bool]] = {"lockout_account": (_LOCKOUT, False), "tfa_account": ("tfa", True),
                                          "refusals": ("refusals", False)}
 _PER_RUN_UNLESS_ACCOUNT: dict[str, tuple[str, bool]] = {
     "shared_account": ("login", False), "login": ("login", False), "session": ("session", False),
@@ -254,7 +255,7 @@ def lockout_account(akol_run: Run, api: Api) -> Account:
     one of them makes (test_lockout's ledger) instead of paying a run of wrong passwords each."""
     control = _sacrificial(akol_run, api)
     if control is not None:
-        return _run_account(akol_run, control, "lockout")
+        return _run_account(akol_run, control, _LOCKOUT)
     return from_env(akol_run.settings, LOCKOUT_VARS, "a sacrificial account the lockout checks may lock")
 
 
@@ -263,7 +264,7 @@ def renew_lockout_account(akol_run: Run) -> Callable[[], None]:
     """For a check that sent ``lockout_account`` wrong passwords without locking it: with test
     control the next one is a new account (a count left behind would show a lower threshold)."""
     def renew() -> None:
-        akol_run.accounts.pop("lockout", None)
+        akol_run.accounts.pop(_LOCKOUT, None)
 
     return renew
 
